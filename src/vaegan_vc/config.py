@@ -1,0 +1,169 @@
+"""Frozen configs: feature presets, model sizes, training settings; each saved inside its artifact."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import VaeganError
+
+FORMAT_VERSION = 1
+
+
+def _from_dict(cls, data: dict[str, Any], what: str):
+    """Build a dataclass from a dict, refusing unknown keys so that typos never pass silently."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise VaeganError(f"{what}: unknown keys {sorted(unknown)}")
+    return cls(**data)
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """How audio becomes the model's log-mel features, and back.
+
+    Features are always stored and modelled in [0, 1] ("normalised"); `log` says which log
+    convention the vocoder expects (`db`: the seed's 20·log10, `ln`: HiFi-GAN's natural log).
+    """
+
+    name: str
+    sample_rate: int
+    n_fft: int
+    hop_length: int
+    win_length: int
+    n_mels: int
+    fmin: float
+    fmax: float
+    log: str  # "db" or "ln"
+    clamp: float = 1e-5
+    # Normalisation of the log mel into [0, 1]: (log_mel - norm_min) / (norm_max - norm_min).
+    norm_min: float = -100.0
+    norm_max: float = 0.0
+
+    @property
+    def frames_per_second(self) -> float:
+        return self.sample_rate / self.hop_length
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "FeatureConfig":
+        return _from_dict(cls, data, "feature config")
+
+    def check_compatible(self, other: "FeatureConfig", what: str, other_what: str) -> None:
+        """Raise a clear error naming both presets when two feature configs differ."""
+        if self != other:
+            diffs = [
+                f"{f.name} {getattr(self, f.name)} vs {getattr(other, f.name)}"
+                for f in dataclasses.fields(self)
+                if getattr(self, f.name) != getattr(other, f.name)
+            ]
+            raise VaeganError(
+                f"{what} uses features '{self.name}' but {other_what} uses '{other.name}' "
+                f"({'; '.join(diffs)})"
+            )
+
+
+FEATURE_PRESETS: dict[str, FeatureConfig] = {
+    # The reference implementations' features: magnitude mel, 20·log10, (dB + 100) / 100 in [0, 1].
+    "seed": FeatureConfig(
+        name="seed", sample_rate=16000, n_fft=2048, hop_length=200, win_length=800, n_mels=128,
+        fmin=40.0, fmax=8000.0, log="db", norm_min=-100.0, norm_max=0.0,
+    ),
+    # HiFi-GAN V1 "universal" convention: ln(max(mel, 1e-5)); ln(1e-5) = -11.51 maps to 0.
+    "hifigan": FeatureConfig(
+        name="hifigan", sample_rate=22050, n_fft=1024, hop_length=256, win_length=1024, n_mels=80,
+        fmin=0.0, fmax=8000.0, log="ln", norm_min=math.log(1e-5), norm_max=2.5,
+    ),
+}
+
+
+def feature_preset(name: str) -> FeatureConfig:
+    if name not in FEATURE_PRESETS:
+        raise VaeganError(f"unknown feature preset '{name}' (have: {', '.join(FEATURE_PRESETS)})")
+    return FEATURE_PRESETS[name]
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Widths and depths of the VAE-GAN. `seed` is the paper's size, `tiny` is for tests."""
+
+    name: str = "seed"
+    n_mels: int = 128
+    channels: int = 32  # first encoder conv; doubles at each of the two downsamplings
+    encoder_res_blocks: int = 4
+    shared_res_blocks: int = 1  # residual blocks shared by every generator (first in each)
+    generator_res_blocks: int = 3  # each generator's own residual blocks
+    disc_channels: int = 64
+    disc_layers: int = 4  # 4x4 stride-2 convs: 1→64→128→256→512
+
+    @property
+    def latent_channels(self) -> int:
+        return self.channels * 4
+
+    @property
+    def downsample(self) -> int:
+        """Factor by which mel height and time shrink in the latent (two stride-2 convs)."""
+        return 4
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
+        return _from_dict(cls, data, "model config")
+
+
+def model_preset(name: str, n_mels: int) -> ModelConfig:
+    if name == "seed":
+        return ModelConfig(name="seed", n_mels=n_mels)
+    if name == "tiny":
+        return ModelConfig(
+            name="tiny", n_mels=n_mels, channels=8, encoder_res_blocks=1, shared_res_blocks=1,
+            generator_res_blocks=1, disc_channels=8, disc_layers=3,
+        )
+    raise VaeganError(f"unknown model '{name}' (have: seed, tiny)")
+
+
+def default_loss_weights() -> dict[str, float]:
+    """The seed's loss weights; every key is logged, each is settable from the command line."""
+    return {
+        "gan": 10.0,
+        "kl": 0.1,
+        "recon": 100.0,
+        "cycle_kl": 0.1,
+        "cycle": 100.0,
+        "latent": 10.0,
+    }
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides a training trajectory (saved in the run folder, checked on resume)."""
+
+    steps: int = 100_000
+    batch_size: int = 4
+    crop_frames: int = 128
+    lr: float = 1e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    seed: int = 0
+    checkpoint_every: int = 1000
+    keep_checkpoints: int = 3
+    val_crops: int = 16  # validation crops per speaker
+    loss_weights: dict[str, float] = field(default_factory=default_loss_weights)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["betas"] = list(self.betas)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        data = dict(data)
+        if "betas" in data:
+            data["betas"] = tuple(data["betas"])
+        return _from_dict(cls, data, "train config")

@@ -1,0 +1,106 @@
+"""One vocoder interface (features → waveform), with a preset check and bounded-memory chunking."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import Tensor
+
+from .audio import features_to_linear, griffin_lim
+from .config import FeatureConfig
+from .errors import VaeganError
+
+log = logging.getLogger(__name__)
+
+
+class Vocoder:
+    """Turns normalised features [B, n_mels, T] into waveforms [B, T·hop] at `features.sample_rate`.
+
+    Subclasses implement `_synthesize`; `__call__` checks the input first.
+    """
+
+    name = "vocoder"
+
+    def __init__(self, features: FeatureConfig):
+        self.features = features
+
+    def check_features(self, features: FeatureConfig, what: str = "the model") -> None:
+        """Refuse features made with another preset, naming both."""
+        self.features.check_compatible(features, f"vocoder '{self.name}'", what)
+
+    def __call__(self, feats: Tensor) -> Tensor:
+        if feats.dim() != 3 or feats.shape[1] != self.features.n_mels:
+            raise VaeganError(
+                f"vocoder '{self.name}' expects features [B, {self.features.n_mels}, T], got {list(feats.shape)}"
+            )
+        if feats.shape[-1] == 0:
+            raise VaeganError(f"vocoder '{self.name}': empty mel (0 frames)")
+        if not torch.isfinite(feats).all():
+            raise VaeganError(f"vocoder '{self.name}': the mel contains NaN or infinite values")
+        return self._synthesize(feats)
+
+    def _synthesize(self, feats: Tensor) -> Tensor:
+        raise NotImplementedError
+
+
+class GriffinLimVocoder(Vocoder):
+    """No training: non-negative least-squares mel inversion + fast Griffin-Lim with momentum."""
+
+    name = "griffin-lim"
+
+    def __init__(self, features: FeatureConfig, n_iter: int = 32, momentum: float = 0.99):
+        super().__init__(features)
+        self.n_iter = n_iter
+        self.momentum = momentum
+
+    def _synthesize(self, feats: Tensor) -> Tensor:
+        magnitude = features_to_linear(feats, self.features)
+        return griffin_lim(magnitude, self.features, n_iter=self.n_iter, momentum=self.momentum)
+
+
+# name → factory(features, checkpoint, device); other vocoders register here.
+VOCODERS: dict[str, Callable[[FeatureConfig, Path | None, str], Vocoder]] = {
+    "griffin-lim": lambda features, checkpoint, device: GriffinLimVocoder(features),
+}
+
+
+def load_vocoder(
+    name: str, features: FeatureConfig, checkpoint: Path | None = None, device: str = "cpu",
+) -> Vocoder:
+    """Build the named vocoder for `features` (a model's preset); refuses a mismatched vocoder."""
+    if name not in VOCODERS:
+        raise VaeganError(f"unknown vocoder '{name}' (have: {', '.join(VOCODERS)})")
+    vocoder = VOCODERS[name](features, checkpoint, device)
+    vocoder.check_features(features)
+    return vocoder
+
+
+def vocode_long(vocoder: Vocoder, feats: Tensor, chunk: int = 1024, overlap: int = 32) -> Tensor:
+    """Vocode one utterance of any length in bounded memory. [n_mels, T] → wav [T·hop].
+
+    Chunks of `chunk` frames overlap by `overlap` frames; their waveforms are cross-faded with
+    a linear ramp so that no seam is audible.
+    """
+    frames = feats.shape[-1]
+    if frames <= chunk:
+        return vocoder(feats.unsqueeze(0))[0]
+    hop = vocoder.features.hop_length
+    step = chunk - overlap
+    fade = overlap * hop
+    out = torch.zeros(frames * hop)
+    ramp = torch.linspace(0.0, 1.0, fade)
+    for start in range(0, frames, step):
+        piece = vocoder(feats[:, start : start + chunk].unsqueeze(0))[0].cpu()
+        a = start * hop
+        if start > 0:
+            piece = piece.clone()
+            head = min(fade, piece.shape[0])
+            piece[:head] *= ramp[:head]
+            out[a : a + head] *= 1 - ramp[:head]
+        out[a : a + piece.shape[0]] += piece
+        if start + chunk >= frames:
+            break
+    return out
