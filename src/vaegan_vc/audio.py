@@ -191,23 +191,34 @@ def _pad_amount(cfg: FeatureConfig) -> int:
     return (cfg.n_fft - cfg.hop_length) // 2
 
 
-def magnitude_spectrogram(wav: torch.Tensor, cfg: FeatureConfig) -> torch.Tensor:
-    """|STFT| of wav [B, N] → [B, n_fft/2+1, N // hop]."""
+def _pad(wav: torch.Tensor, cfg: FeatureConfig) -> torch.Tensor:
+    """Reflect-pad [B, N] → [B, N + 2·pad] (constant padding when the clip is shorter than pad)."""
     pad = _pad_amount(cfg)
     mode = "reflect" if wav.shape[-1] > pad else "constant"
-    x = F.pad(wav.unsqueeze(1), (pad, pad), mode=mode).squeeze(1)
+    return F.pad(wav.unsqueeze(1), (pad, pad), mode=mode).squeeze(1)
+
+
+def _stft_magnitude(padded: torch.Tensor, cfg: FeatureConfig) -> torch.Tensor:
     spec = torch.stft(
-        x, cfg.n_fft, hop_length=cfg.hop_length, win_length=cfg.win_length,
-        window=_window(cfg.win_length, str(wav.device)), center=False, return_complex=True,
+        padded, cfg.n_fft, hop_length=cfg.hop_length, win_length=cfg.win_length,
+        window=_window(cfg.win_length, str(padded.device)), center=False, return_complex=True,
     )
     return torch.sqrt(spec.real**2 + spec.imag**2 + 1e-9)
 
 
+def magnitude_spectrogram(wav: torch.Tensor, cfg: FeatureConfig) -> torch.Tensor:
+    """|STFT| of wav [B, N] → [B, n_fft/2+1, N // hop]."""
+    return _stft_magnitude(_pad(wav, cfg), cfg)
+
+
+def _log_mel_from_magnitude(magnitude: torch.Tensor, cfg: FeatureConfig) -> torch.Tensor:
+    mel = torch.clamp(mel_filterbank(cfg).to(magnitude.device) @ magnitude, min=cfg.clamp)
+    return 20 * torch.log10(mel) if cfg.log == "db" else torch.log(mel)
+
+
 def log_mel(wav: torch.Tensor, cfg: FeatureConfig) -> torch.Tensor:
     """The vocoder's log mel: 20·log10 (dB) or ln of the clamped magnitude mel. [B, N] → [B, n_mels, T]."""
-    mel = mel_filterbank(cfg).to(wav.device) @ magnitude_spectrogram(wav, cfg)
-    mel = torch.clamp(mel, min=cfg.clamp)
-    return 20 * torch.log10(mel) if cfg.log == "db" else torch.log(mel)
+    return _log_mel_from_magnitude(magnitude_spectrogram(wav, cfg), cfg)
 
 
 def normalize(log_mel_: torch.Tensor, cfg: FeatureConfig) -> torch.Tensor:
@@ -220,14 +231,27 @@ def denormalize(features: torch.Tensor, cfg: FeatureConfig) -> torch.Tensor:
     return features * (cfg.norm_max - cfg.norm_min) + cfg.norm_min
 
 
-def mel_features(wav: torch.Tensor | np.ndarray, cfg: FeatureConfig) -> torch.Tensor:
-    """THE feature function: waveform [N] or [B, N] → normalised log-mel in [0, 1], [(B,) n_mels, T].
+def mel_features(wav: torch.Tensor | np.ndarray, cfg: FeatureConfig, chunk: int = 4096) -> torch.Tensor:
+    """THE feature function: waveform [N] or [B, N] → normalised log-mel in [0, 1], [(B,) n_mels, N // hop].
 
-    Used by prepare, training, convert, evaluate and the vocoders alike.
+    Used by prepare, training, convert, evaluate and the vocoders alike. Long inputs are
+    analysed `chunk` frames at a time from one padded signal, so memory stays bounded and the
+    result is identical to a single pass.
     """
     x = torch.as_tensor(wav, dtype=torch.float32)
     squeeze = x.dim() == 1
-    feats = normalize(log_mel(x.unsqueeze(0) if squeeze else x, cfg), cfg)
+    padded = _pad(x.unsqueeze(0) if squeeze else x, cfg)
+    hop, frames = cfg.hop_length, x.shape[-1] // cfg.hop_length
+    if frames == 0:
+        empty = torch.zeros(*padded.shape[:-1], cfg.n_mels, 0)
+        return empty[0] if squeeze else empty
+    window = cfg.n_fft - hop  # extra samples one frame block needs beyond frames·hop
+    blocks = [
+        normalize(_log_mel_from_magnitude(
+            _stft_magnitude(padded[:, f0 * hop : min(f0 + chunk, frames) * hop + window], cfg), cfg), cfg)
+        for f0 in range(0, frames, chunk)
+    ]
+    feats = torch.cat(blocks, dim=-1)[..., :frames]
     return feats[0] if squeeze else feats
 
 

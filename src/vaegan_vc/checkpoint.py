@@ -1,0 +1,183 @@
+"""Checkpoints without pickle: deployable model (safetensors + config.json) and resumable state apart."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .config import FORMAT_VERSION, FeatureConfig, ModelConfig
+from .errors import VaeganError
+
+log = logging.getLogger(__name__)
+
+MODEL_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+STATE_FILE = "state.safetensors"
+STATE_META_FILE = "state.json"
+MODEL_KIND = "vaegan-vc"
+
+
+# ----------------------------------------------------------------------------- atomic writes
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON atomically (temp file + rename)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.partial")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def read_json(path: Path, what: str) -> Any:
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise VaeganError(f"{path}: {what} not found") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise VaeganError(f"{path}: corrupted {what} ({exc})") from None
+
+
+def save_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
+    """safetensors file written atomically; tensors are made contiguous CPU copies."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.partial")
+    save_file({k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}, str(tmp))
+    os.replace(tmp, path)
+
+
+def load_tensors(path: Path, what: str) -> dict[str, torch.Tensor]:
+    if not Path(path).is_file():
+        raise VaeganError(f"{path}: {what} not found")
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise VaeganError(f"{path}: corrupted {what} ({exc})") from None
+
+
+# ----------------------------------------------------------------------------- deployable model
+
+
+def model_config_dict(model_cfg: ModelConfig, features: FeatureConfig, speakers: list[str]) -> dict:
+    return {
+        "kind": MODEL_KIND,
+        "format_version": FORMAT_VERSION,
+        "model": model_cfg.to_dict(),
+        "features": features.to_dict(),
+        "speakers": list(speakers),
+    }
+
+
+def save_model(folder: Path, model: torch.nn.Module, features: FeatureConfig) -> None:
+    """Write `model.safetensors` + `config.json`: all that `convert` needs, nothing to re-type."""
+    folder.mkdir(parents=True, exist_ok=True)
+    save_tensors(folder / MODEL_FILE, model.state_dict())
+    write_json(folder / CONFIG_FILE, model_config_dict(model.cfg, features, model.speakers))
+
+
+def read_model_config(folder: Path) -> tuple[ModelConfig, FeatureConfig, list[str]]:
+    data = read_json(folder / CONFIG_FILE, "model config")
+    if not isinstance(data, dict) or data.get("kind") != MODEL_KIND:
+        raise VaeganError(f"{folder / CONFIG_FILE}: not a vaegan-vc model config")
+    if data.get("format_version") != FORMAT_VERSION:
+        raise VaeganError(
+            f"{folder / CONFIG_FILE}: format version {data.get('format_version')} "
+            f"(this vaegan-vc reads version {FORMAT_VERSION})"
+        )
+    try:
+        return (
+            ModelConfig.from_dict(data["model"]),
+            FeatureConfig.from_dict(data["features"]),
+            list(data["speakers"]),
+        )
+    except (KeyError, TypeError) as exc:
+        raise VaeganError(f"{folder / CONFIG_FILE}: incomplete model config ({exc})") from None
+
+
+def load_state_dict_strict(module: torch.nn.Module, tensors: dict[str, torch.Tensor], path: Path) -> None:
+    """Strict key and shape matching with a one-line error instead of torch's long report."""
+    expected = module.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    if missing or unexpected:
+        raise VaeganError(
+            f"{path}: weights do not match the model (missing {missing[:3]}{'…' if len(missing) > 3 else ''}, "
+            f"unexpected {unexpected[:3]}{'…' if len(unexpected) > 3 else ''})"
+        )
+    for key, value in tensors.items():
+        if value.shape != expected[key].shape:
+            raise VaeganError(f"{path}: '{key}' has shape {list(value.shape)}, model expects {list(expected[key].shape)}")
+    module.load_state_dict(tensors, strict=True)
+
+
+# ----------------------------------------------------------------------------- optimizer state
+
+
+def flatten_optimizer(prefix: str, optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
+    """Optimizer state → (tensors for safetensors, JSON-able rest)."""
+    state = optimizer.state_dict()
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, dict[str, Any]] = {}
+    for idx, entry in state["state"].items():
+        for name, value in entry.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"{prefix}.{idx}.{name}"] = value
+            else:
+                scalars.setdefault(str(idx), {})[name] = value
+    return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
+
+
+def unflatten_optimizer(prefix: str, tensors: dict[str, torch.Tensor], meta: dict) -> dict:
+    """Inverse of `flatten_optimizer`: a state dict for `optimizer.load_state_dict`."""
+    state: dict[int, dict[str, Any]] = {}
+    for key, value in tensors.items():
+        if key.startswith(prefix + "."):
+            idx, name = key[len(prefix) + 1 :].split(".", 1)
+            state.setdefault(int(idx), {})[name] = value
+    for idx, entry in meta["scalars"].items():
+        state.setdefault(int(idx), {}).update(entry)
+    return {"state": state, "param_groups": meta["param_groups"]}
+
+
+# ----------------------------------------------------------------------------- checkpoint folders
+
+
+def checkpoint_name(step: int) -> str:
+    return f"step_{step:08d}"
+
+
+def list_checkpoints(run_dir: Path) -> list[Path]:
+    """Complete checkpoints of a run, oldest first (a `.partial` folder is never listed)."""
+    folder = Path(run_dir) / "checkpoints"
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_dir() and p.name.startswith("step_"))
+
+
+def commit_checkpoint(tmp_folder: Path, final_folder: Path, keep: int) -> None:
+    """Publish a fully written checkpoint folder by rename, then drop all but the newest `keep`."""
+    if final_folder.exists():
+        shutil.rmtree(final_folder)
+    os.replace(tmp_folder, final_folder)
+    for old in list_checkpoints(final_folder.parent.parent)[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def resolve_model_dir(path: Path) -> Path:
+    """A model folder, or a run folder (→ its newest checkpoint). Clear error otherwise."""
+    path = Path(path)
+    if (path / CONFIG_FILE).is_file() and (path / MODEL_FILE).is_file():
+        return path
+    checkpoints = list_checkpoints(path)
+    if checkpoints:
+        return checkpoints[-1]
+    if not path.exists():
+        raise VaeganError(f"{path}: no such model or run folder")
+    raise VaeganError(f"{path}: neither a model folder ({MODEL_FILE} + {CONFIG_FILE}) nor a run folder with checkpoints")
