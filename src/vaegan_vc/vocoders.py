@@ -23,6 +23,8 @@ class Vocoder:
     """
 
     name = "vocoder"
+    # Extra frames per side that `vocode_long` feeds each chunk (a convolutional vocoder's reach).
+    context_frames = 0
 
     def __init__(self, features: FeatureConfig):
         self.features = features
@@ -78,22 +80,29 @@ def load_vocoder(
     return vocoder
 
 
-def vocode_long(vocoder: Vocoder, feats: Tensor, chunk: int = 1024, overlap: int = 32) -> Tensor:
+def vocode_long(
+    vocoder: Vocoder, feats: Tensor, chunk: int = 1024, overlap: int = 32, context: int | None = None,
+) -> Tensor:
     """Vocode one utterance of any length in bounded memory. [n_mels, T] → wav [T·hop].
 
     Chunks of `chunk` frames overlap by `overlap` frames; their waveforms are cross-faded with
-    a linear ramp so that no seam is audible.
+    a linear ramp so that no seam is audible. Each chunk is vocoded with `context` extra frames
+    on both sides (default: the vocoder's `context_frames`), cut off before the cross-fade, so
+    that a convolutional vocoder sees the same inputs at every kept sample as in one whole run.
     """
     frames = feats.shape[-1]
     if frames <= chunk:
         return vocoder(feats.unsqueeze(0))[0]
+    context = vocoder.context_frames if context is None else context
     hop = vocoder.features.hop_length
     step = chunk - overlap
     fade = overlap * hop
     out = torch.zeros(frames * hop)
     ramp = torch.linspace(0.0, 1.0, fade)
     for start in range(0, frames, step):
-        piece = vocoder(feats[:, start : start + chunk].unsqueeze(0))[0].cpu()
+        end = min(start + chunk, frames)
+        lo, hi = max(0, start - context), min(frames, end + context)
+        piece = vocoder(feats[:, lo:hi].unsqueeze(0))[0].cpu()[(start - lo) * hop : (end - lo) * hop]
         a = start * hop
         if start > 0:
             piece = piece.clone()
@@ -101,6 +110,16 @@ def vocode_long(vocoder: Vocoder, feats: Tensor, chunk: int = 1024, overlap: int
             piece[:head] *= ramp[:head]
             out[a : a + head] *= 1 - ramp[:head]
         out[a : a + piece.shape[0]] += piece
-        if start + chunk >= frames:
+        if end >= frames:
             break
     return out
+
+
+def _hifigan(features: FeatureConfig, checkpoint: Path | None, device: str) -> Vocoder:
+    # Imported on first use: keeps `import vaegan_vc.vocoders` light and free of import cycles.
+    from .hifigan_vocoder import load_hifigan
+
+    return load_hifigan(checkpoint, device)
+
+
+VOCODERS["hifigan"] = _hifigan

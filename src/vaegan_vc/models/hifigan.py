@@ -104,6 +104,26 @@ def hifigan_config(name: str, n_mels: int, hop_length: int) -> HiFiGANConfig:
     return cfg
 
 
+def receptive_field_frames(cfg: HiFiGANConfig) -> int:
+    """Frames on each side of a frame that can reach its samples (rounded up), from the layer sizes.
+
+    Chunked inference needs at least this much context to match a whole-utterance run.
+    """
+    radius = 3.0  # conv_pre: kernel 7 over frames
+    rate = 1
+    for up_rate, up_kernel in zip(cfg.upsample_rates, cfg.upsample_kernel_sizes):
+        radius += math.ceil(up_kernel / up_rate / 2) / rate  # in units of the previous stage
+        rate *= up_rate
+        convs_per_dilation = 2 if cfg.resblock == "1" else 1
+        widest = max(
+            sum((k - 1) * d // 2 + (convs_per_dilation - 1) * (k - 1) // 2 for d in dilations)
+            for k, dilations in zip(cfg.resblock_kernel_sizes, cfg.resblock_dilation_sizes)
+        )
+        radius += widest / rate
+    radius += 3 / rate  # conv_post: kernel 7 over samples
+    return math.ceil(radius)
+
+
 def _padding(kernel: int, dilation: int = 1) -> int:
     """'Same' padding for an odd kernel."""
     return (kernel * dilation - dilation) // 2

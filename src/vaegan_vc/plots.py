@@ -1,0 +1,57 @@
+"""Pictures people would rather look at than read: mel comparisons and loss curves (PNG)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, never a window
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def mel_panels_figure(panels: list[tuple[str, np.ndarray]], title: str = "") -> plt.Figure:
+    """One row per (title, mel [n_mels, T]) panel, shared colour scale [0, 1]."""
+    width = max(6.0, min(16.0, max(m.shape[-1] for _, m in panels) / 40))
+    fig, axes = plt.subplots(len(panels), 1, figsize=(width, 2.2 * len(panels)), squeeze=False, layout="constrained")
+    for ax, (name, mel) in zip(axes[:, 0], panels):
+        im = ax.imshow(mel, origin="lower", aspect="auto", vmin=0.0, vmax=1.0, cmap="magma", interpolation="nearest")
+        ax.set_title(name, fontsize=9)
+        ax.set_ylabel("mel bin")
+    axes[-1, 0].set_xlabel("frame")
+    fig.colorbar(im, ax=axes[:, 0].tolist(), shrink=0.8, label="normalised log mel")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def save_figure(fig: plt.Figure, path: Path) -> None:
+    """Save a PNG atomically and free the figure."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial")
+    fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def loss_curves_figure(rows: list[dict], keys: list[str]) -> plt.Figure:
+    """Train (solid) and validation (dashed) curves per loss term, log scale; rows from metrics.jsonl."""
+    cols = 3
+    n_rows = (len(keys) + cols - 1) // cols
+    fig, axes = plt.subplots(n_rows, cols, figsize=(4 * cols, 2.6 * n_rows), squeeze=False)
+    for ax, key in zip(axes.flat, keys):
+        for split, style in (("train", "-"), ("val", "--")):
+            pts = [(r["step"], r[key]) for r in rows if r.get("split") == split and key in r]
+            if pts:
+                steps, values = zip(*pts)
+                ax.plot(steps, values, style, label=split)
+        ax.set_title(key, fontsize=9)
+        ax.set_yscale("symlog", linthresh=1e-3)
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(keys):]:
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
