@@ -249,6 +249,10 @@ def fit(
         raise VaeganError(f"{dataset.folder}: training needs at least 2 speakers, the dataset has {len(speakers)}")
     device = resolve_device(options.device)
     model_cfg = model_preset(model_name, dataset.features.n_mels)
+    if cfg.crop_frames % model_cfg.downsample or cfg.crop_frames <= 0:
+        raise VaeganError(f"--crop-frames must be a positive multiple of {model_cfg.downsample}, got {cfg.crop_frames}")
+    if cfg.steps <= 0 or cfg.batch_size <= 0 or cfg.checkpoint_every <= 0:
+        raise VaeganError("--steps, --batch-size and --checkpoint-every must be positive")
     run_dir.mkdir(parents=True, exist_ok=True)
     record = _run_record(dataset, model_cfg, speakers, cfg)
     if (run_dir / RUN_FILE).exists():

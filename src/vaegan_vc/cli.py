@@ -1,0 +1,240 @@
+"""The `vaegan-vc` command: one parser, thin subcommands over the library."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import shutil
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import VaeganError
+
+log = logging.getLogger("vaegan_vc")
+
+LOSS_FLAGS = ("gan", "kl", "recon", "cycle_kl", "cycle", "latent")
+
+
+def _speaker_list(text: str) -> list[str]:
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("expected a comma-separated list of speakers")
+    return names
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from .data.corpora import fetch
+
+    kwargs = {"speakers": args.speakers, "source": args.source, "force": args.force}
+    if args.subset:
+        kwargs["subset"] = args.subset
+    dest = fetch(args.corpus, args.dest, **kwargs)
+    print(f"corpus ready in {dest}")
+    return 0
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    from .config import feature_preset
+    from .data.prepare import prepare, summary_table
+
+    info = prepare(
+        args.src_dir, args.out_dir, feature_preset(args.features), speakers=args.speakers, seed=args.seed,
+        workers=args.workers, val_fraction=args.val_fraction, test_fraction=args.test_fraction, force=args.force,
+    )
+    print(summary_table(info))
+    print(f"dataset written to {args.out_dir}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- train
+
+
+def _train_config(args: argparse.Namespace):
+    """Flags given on the command line over the stored run's settings (resume) over defaults."""
+    from .checkpoint import read_json
+    from .config import TrainConfig
+    from .train import RUN_FILE
+
+    base = TrainConfig()
+    if (args.run_dir / RUN_FILE).exists():
+        base = TrainConfig.from_dict(read_json(args.run_dir / RUN_FILE, "run description")["train"])
+    changes = {name: getattr(args, name) for name in
+               ("steps", "batch_size", "lr", "seed", "checkpoint_every", "keep_checkpoints", "crop_frames")
+               if getattr(args, name) is not None}
+    weights = dict(base.loss_weights)
+    weights.update({k: getattr(args, f"{k}_weight") for k in LOSS_FLAGS if getattr(args, f"{k}_weight") is not None})
+    return dataclasses.replace(base, **changes, loss_weights=weights)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .checkpoint import read_json
+    from .train import RUN_FILE, FitOptions, fit
+
+    model, speakers = args.model, args.speakers
+    if (args.run_dir / RUN_FILE).exists():  # resume: the stored run decides what was not given
+        stored = read_json(args.run_dir / RUN_FILE, "run description")
+        model = model or stored["model"]["name"]
+        speakers = speakers or stored["speakers"]
+    state = fit(
+        args.dataset_dir, args.run_dir, model or "seed", _train_config(args), speakers,
+        FitOptions(device=args.device, log_every=args.log_every, tensorboard=not args.no_tensorboard),
+    )
+    print(f"trained to step {state.step}; model in {args.run_dir / 'checkpoints'}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .checkpoint import CONFIG_FILE, MODEL_FILE, resolve_model_dir
+
+    src = resolve_model_dir(args.run_dir)
+    if args.out_dir.exists() and any(args.out_dir.iterdir()) and not args.force:
+        raise VaeganError(f"{args.out_dir}: already exists; use --force to overwrite")
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    for name in (MODEL_FILE, CONFIG_FILE):
+        shutil.copy2(src / name, args.out_dir / name)
+    print(f"exported {src} to {args.out_dir}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- convert
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from .convert import convert_path, load_model
+    from .train import resolve_device
+    from .vocoders import load_vocoder
+
+    device = str(resolve_device(args.device))
+    loaded = load_model(args.model, device)
+    loaded.model.check_speaker(args.target)
+    vocoder = load_vocoder(args.vocoder, loaded.features, args.vocoder_checkpoint, device)
+    failures = convert_path(loaded, args.input, args.target, args.out_dir, vocoder, force=args.force)
+    if failures:
+        print(f"{len(failures)} file(s) failed:", file=sys.stderr)
+        for f, why in failures:
+            print(f"  {why}", file=sys.stderr)
+        return 1
+    print(f"converted to {args.target}: {args.out_dir}/gen (sources through the vocoder in ref/, plots in plots/)")
+    return 0
+
+
+# ----------------------------------------------------------------------------- parser
+
+
+def _add_data(sub) -> None:
+    data = sub.add_parser("data", help="get public corpora").add_subparsers(dest="data_command", required=True)
+    p = data.add_parser("fetch", help="download (or copy) a corpus into DEST/<speaker>/")
+    p.add_argument("corpus", choices=["vcc2016", "flickr8k", "librispeech", "tedlium"])
+    p.add_argument("dest", type=Path)
+    p.add_argument("--speakers", type=_speaker_list, help="comma-separated speaker ids (corpus default otherwise)")
+    p.add_argument("--source", help="local folder/archive or URL to use instead of the official download")
+    p.add_argument("--subset", help="corpus subset (e.g. LibriSpeech split: dev-clean, train-clean-100)")
+    p.add_argument("--force", action="store_true", help="replace a complete corpus already in DEST")
+    p.set_defaults(func=cmd_fetch)
+
+
+def _add_prepare(sub) -> None:
+    p = sub.add_parser("prepare", help="audio folders → dataset folder (features + seeded split)")
+    p.add_argument("src_dir", type=Path, help="one sub-folder per speaker with wav/flac/ogg/mp3 files")
+    p.add_argument("out_dir", type=Path)
+    p.add_argument("--speakers", type=_speaker_list, help="comma-separated subset of the speaker folders")
+    p.add_argument("--features", choices=["seed", "hifigan"], default="seed", help="feature preset (default: seed)")
+    p.add_argument("--seed", type=int, default=0, help="split seed (default: 0)")
+    p.add_argument("--workers", type=int, default=None, help="parallel processes (default: all cores)")
+    p.add_argument("--val-fraction", type=float, default=0.1)
+    p.add_argument("--test-fraction", type=float, default=0.1)
+    p.add_argument("--force", action="store_true", help="overwrite OUT_DIR")
+    p.set_defaults(func=cmd_prepare)
+
+
+def _add_train(sub) -> None:
+    p = sub.add_parser("train", help="train (or resume) a many-to-many VAE-GAN")
+    p.add_argument("dataset_dir", type=Path)
+    p.add_argument("run_dir", type=Path, help="run folder; running again on it resumes")
+    p.add_argument("--model", choices=["seed", "tiny"], default=None, help="model size (default: seed)")
+    p.add_argument("--speakers", type=_speaker_list, help="train on these dataset speakers only")
+    p.add_argument("--steps", type=int, help="total steps (default: 100000)")
+    p.add_argument("--batch-size", type=int, help="crops per speaker per step (default: 4)")
+    p.add_argument("--crop-frames", type=int, help="crop length in frames, a multiple of 4 (default: 128)")
+    p.add_argument("--lr", type=float, help="Adam learning rate (default: 1e-4)")
+    p.add_argument("--seed", type=int, help="training seed (default: 0)")
+    p.add_argument("--checkpoint-every", type=int, help="steps between checkpoints, validation and plots (default: 1000)")
+    p.add_argument("--keep-checkpoints", type=int, help="checkpoints kept (default: 3)")
+    for key in LOSS_FLAGS:
+        p.add_argument(f"--{key.replace('_', '-')}-weight", type=float, help=f"weight of the '{key}' loss")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--log-every", type=int, default=50, help="steps between logged training losses")
+    p.add_argument("--no-tensorboard", action="store_true")
+    p.set_defaults(func=cmd_train)
+
+
+def _add_convert(sub) -> None:
+    p = sub.add_parser("convert", help="convert a file or folder to a target speaker")
+    p.add_argument("model", type=Path, help="run folder (newest checkpoint) or model folder")
+    p.add_argument("input", type=Path, help="audio file or folder (mirrored in the output)")
+    p.add_argument("--target", required=True, help="target speaker")
+    p.add_argument("out_dir", type=Path)
+    p.add_argument("--vocoder", default="griffin-lim", help="griffin-lim (default) or hifigan")
+    p.add_argument("--vocoder-checkpoint", type=Path, help="vocoder weights (HiFi-GAN)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--force", action="store_true", help="write into an existing OUT_DIR")
+    p.set_defaults(func=cmd_convert)
+
+    e = sub.add_parser("export", help="copy a run's newest model (model.safetensors + config.json)")
+    e.add_argument("run_dir", type=Path)
+    e.add_argument("out_dir", type=Path)
+    e.add_argument("--force", action="store_true")
+    e.set_defaults(func=cmd_export)
+
+
+def _add_optional(sub) -> None:
+    """Subcommands whose modules are optional parts of the package."""
+    try:
+        from .evaluation.cli import add_evaluate_command
+    except ImportError:
+        pass
+    else:
+        add_evaluate_command(sub)
+    try:
+        from .vocoder_cli import add_vocoder_commands
+    except ImportError:
+        pass
+    else:
+        add_vocoder_commands(sub)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vaegan-vc", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"vaegan-vc {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_data(sub)
+    _add_prepare(sub)
+    _add_train(sub)
+    _add_convert(sub)
+    _add_optional(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("matplotlib").setLevel(logging.WARNING)
+    try:
+        return args.func(args)
+    except VaeganError as exc:
+        print(f"vaegan-vc: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("vaegan-vc: interrupted (a training run resumes from its last checkpoint)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

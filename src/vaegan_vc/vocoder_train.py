@@ -1,0 +1,427 @@
+"""Train or fine-tune a HiFi-GAN vocoder on a prepared dataset folder, with exact resume."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .audio import denormalize, log_mel
+from .checkpoint import (
+    STATE_FILE, STATE_META_FILE, checkpoint_name, commit_checkpoint, flatten_optimizer, list_checkpoints,
+    load_state_dict_strict, load_tensors, read_json, save_tensors, unflatten_optimizer, write_json,
+)
+from .config import FORMAT_VERSION, FeatureConfig, feature_preset
+from .data.dataset import Dataset, UtteranceRef
+from .errors import VaeganError
+from .hifigan_vocoder import UNIVERSAL, load_any_generator, resolve_device, save_generator
+from .models.hifigan import (
+    HIFIGAN_LOSS_WEIGHTS, HiFiGANGenerator, MultiPeriodDiscriminator, MultiScaleDiscriminator,
+    adversarial_loss, discriminator_loss, feature_matching_loss, hifigan_config, mel_loss,
+)
+
+log = logging.getLogger(__name__)
+
+RUN_FILE = "run.json"
+RUN_KIND = "hifigan-vocoder-run"
+# Settings that may change between a run and its resumption without changing its trajectory.
+RESUMABLE_CHANGES = {"steps", "checkpoint_every", "keep_checkpoints", "log_every"}
+
+
+@dataclass(frozen=True)
+class VocoderTrainConfig:
+    """Everything that decides a vocoder training trajectory (saved in run.json, checked on resume).
+
+    Defaults are the paper's (Kong et al., 2020; jik876/hifi-gan config_v1.json).
+    """
+
+    config: str = "v1"
+    init: str | None = None  # None (random), "universal", or a vocoder file/folder
+    steps: int = 100_000
+    batch_size: int = 16
+    segment_size: int = 8192  # samples per training crop (32 frames at hop 256)
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.8, 0.99)
+    lr_decay: float = 0.999  # per epoch-equivalent (one crop per training utterance)
+    seed: int = 1234
+    checkpoint_every: int = 5000
+    keep_checkpoints: int = 3
+    log_every: int = 50
+    val_utterances: int = 4
+    val_max_frames: int = 512  # validation audio is cropped to this many frames (~6 s at 22 kHz)
+    loss_weights: dict[str, float] = field(default_factory=lambda: dict(HIFIGAN_LOSS_WEIGHTS))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["betas"] = list(self.betas)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "VocoderTrainConfig":
+        data = dict(data)
+        unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise VaeganError(f"vocoder train config: unknown keys {sorted(unknown)}")
+        if "betas" in data:
+            data["betas"] = tuple(data["betas"])
+        return cls(**data)
+
+
+@dataclass
+class VocoderTrainState:
+    """The models, optimizers and counters of one run; `step` counts finished steps."""
+
+    generator: HiFiGANGenerator
+    mpd: MultiPeriodDiscriminator
+    msd: MultiScaleDiscriminator
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    features: FeatureConfig
+    loss_features: FeatureConfig
+    cfg: VocoderTrainConfig
+    device: torch.device
+    step: int = 0
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def _train_and_val(dataset: Dataset) -> tuple[list[UtteranceRef], list[UtteranceRef]]:
+    train = [u for u in dataset.utterances if u.split == "train"]
+    if not train:
+        raise VaeganError(f"{dataset.folder}: no 'train' utterances to train a vocoder on")
+    hop = dataset.features.hop_length
+    bad = [u.utt_id for u in dataset.utterances if u.samples != u.frames * hop]
+    if bad:
+        raise VaeganError(f"{dataset.folder}: audio and features disagree in length for {bad[:3]} (samples != frames·hop)")
+    val = [u for u in dataset.utterances if u.split == "val"] or train
+    return train, val
+
+
+def sample_batch(
+    dataset: Dataset, utts: list[UtteranceRef], batch: int, frames: int, rng: np.random.Generator,
+) -> tuple[Tensor, Tensor]:
+    """Aligned random crops: features [B, n_mels, frames] in [0, 1] and audio [B, frames·hop].
+
+    An utterance shorter than the crop is padded with silence (feature 0, sample 0).
+    """
+    hop = dataset.features.hop_length
+    mels = np.zeros((batch, dataset.features.n_mels, frames), dtype=np.float32)
+    wavs = np.zeros((batch, frames * hop), dtype=np.float32)
+    for b, i in enumerate(rng.integers(0, len(utts), size=batch)):
+        u = utts[i]
+        start = int(rng.integers(0, max(1, u.frames - frames + 1)))
+        n = min(frames, u.frames - start)
+        f0, a0 = u.offset + start, u.audio_offset + start * hop
+        mels[b, :, :n] = dataset.feature_array(u.speaker)[:, f0 : f0 + n]
+        wavs[b, : n * hop] = dataset.audio_array(u.speaker)[a0 : a0 + n * hop] / 32768.0
+    return torch.from_numpy(mels), torch.from_numpy(wavs)
+
+
+def step_rng(seed: int, step: int) -> np.random.Generator:
+    """The batch of step `step` depends only on (seed, step): resuming needs no data-loader state."""
+    return np.random.default_rng([seed, step])
+
+
+# ----------------------------------------------------------------------------- building
+
+
+def loss_features(features: FeatureConfig) -> FeatureConfig:
+    """The mel of the L1 loss spans the whole band (the original's fmax_for_loss = None)."""
+    return dataclasses.replace(features, name=f"{features.name}-loss", fmax=features.sample_rate / 2)
+
+
+def initial_generator(cfg: VocoderTrainConfig, features: FeatureConfig) -> HiFiGANGenerator:
+    """A random generator of `cfg.config`, or the one named by `cfg.init` (weight norm on)."""
+    if cfg.init is None:
+        return HiFiGANGenerator(hifigan_config(cfg.config, features.n_mels, features.hop_length))
+    generator, init_features = load_any_generator(cfg.init)
+    init_features.check_compatible(features, f"the initial vocoder '{cfg.init}'", "the dataset")
+    if generator.cfg.name != cfg.config:
+        raise VaeganError(
+            f"the initial vocoder '{cfg.init}' is a HiFi-GAN {generator.cfg.name}, not {cfg.config}; "
+            f"use --config {generator.cfg.name}"
+        )
+    generator.apply_weight_norm()
+    return generator
+
+
+def build_state(cfg: VocoderTrainConfig, features: FeatureConfig, device: torch.device) -> VocoderTrainState:
+    torch.manual_seed(cfg.seed)
+    generator = initial_generator(cfg, features).to(device)
+    divisor = generator.cfg.disc_divisor
+    mpd = MultiPeriodDiscriminator(divisor).to(device)
+    msd = MultiScaleDiscriminator(divisor).to(device)
+    opt_g = torch.optim.AdamW(generator.parameters(), cfg.lr, betas=cfg.betas)
+    opt_d = torch.optim.AdamW([*mpd.parameters(), *msd.parameters()], cfg.lr, betas=cfg.betas)
+    return VocoderTrainState(generator, mpd, msd, opt_g, opt_d, features, loss_features(features), cfg, device)
+
+
+def lr_at(cfg: VocoderTrainConfig, step: int, steps_per_epoch: int) -> float:
+    """Exponential decay once per epoch-equivalent, computed from the step (never accumulated)."""
+    return cfg.lr * cfg.lr_decay ** (step // steps_per_epoch)
+
+
+# ----------------------------------------------------------------------------- one step
+
+
+class NonFiniteLoss(VaeganError):
+    """A loss became NaN or infinite; raised before the optimizer step that would spread it."""
+
+
+def _check_finite(losses: dict[str, Tensor], step: int) -> None:
+    bad = {k: float(v) for k, v in losses.items() if not torch.isfinite(v)}
+    if bad:
+        values = ", ".join(f"{k}={v}" for k, v in bad.items())
+        raise NonFiniteLoss(f"non-finite vocoder loss at step {step + 1} ({values})")
+
+
+def discriminator_step(state: VocoderTrainState, wav: Tensor, wav_hat: Tensor) -> dict[str, Tensor]:
+    """One LSGAN update of both discriminators on real `wav` and detached fake `wav_hat` [B, N]."""
+    fake = wav_hat.detach()
+    losses = {
+        "d_mpd": discriminator_loss(state.mpd(wav)[0], state.mpd(fake)[0]),
+        "d_msd": discriminator_loss(state.msd(wav)[0], state.msd(fake)[0]),
+    }
+    _check_finite(losses, state.step)
+    state.opt_d.zero_grad(set_to_none=True)
+    (losses["d_mpd"] + losses["d_msd"]).backward()
+    state.opt_d.step()
+    return losses
+
+
+def generator_losses(state: VocoderTrainState, wav: Tensor, wav_hat: Tensor) -> dict[str, Tensor]:
+    """Mel L1, adversarial and feature-matching terms (unweighted) for real/fake [B, N]."""
+    mel_real = log_mel(wav, state.loss_features)
+    mel_fake = log_mel(wav_hat, state.loss_features)
+    mpd_real, mpd_real_maps = state.mpd(wav)
+    mpd_fake, mpd_fake_maps = state.mpd(wav_hat)
+    msd_real, msd_real_maps = state.msd(wav)
+    msd_fake, msd_fake_maps = state.msd(wav_hat)
+    return {
+        "mel": mel_loss(mel_real, mel_fake),
+        "adv": adversarial_loss(mpd_fake) + adversarial_loss(msd_fake),
+        "fm": feature_matching_loss(mpd_real_maps, mpd_fake_maps) + feature_matching_loss(msd_real_maps, msd_fake_maps),
+    }
+
+
+def generator_step(state: VocoderTrainState, wav: Tensor, wav_hat: Tensor) -> dict[str, Tensor]:
+    losses = generator_losses(state, wav, wav_hat)
+    losses["g_total"] = sum(state.cfg.loss_weights[k] * losses[k] for k in ("mel", "adv", "fm"))
+    _check_finite(losses, state.step)
+    state.opt_g.zero_grad(set_to_none=True)
+    losses["g_total"].backward()
+    state.opt_g.step()
+    return losses
+
+
+def train_step(state: VocoderTrainState, mel: Tensor, wav: Tensor, lr: float) -> dict[str, float]:
+    """One discriminator and one generator update. mel [B, n_mels, T] in [0, 1], wav [B, T·hop]."""
+    for opt in (state.opt_g, state.opt_d):
+        for group in opt.param_groups:
+            group["lr"] = lr
+    mel, wav = mel.to(state.device), wav.to(state.device)
+    wav_hat = state.generator(denormalize(mel, state.features))
+    losses = discriminator_step(state, wav, wav_hat)
+    losses.update(generator_step(state, wav, wav_hat))
+    state.step += 1
+    return {k: float(v) for k, v in losses.items()}
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+@torch.inference_mode()
+def validate(
+    state: VocoderTrainState, dataset: Dataset, utts: list[UtteranceRef],
+) -> tuple[float, list[Tensor]]:
+    """Mean ln-mel L1 of the vocoded validation utterances, and their waveforms [N] (CPU)."""
+    state.generator.eval()
+    errors, wavs = [], []
+    hop = state.features.hop_length
+    for u in utts[: state.cfg.val_utterances]:
+        frames = min(u.frames, state.cfg.val_max_frames)
+        mel = dataset.mel(u)[:, :frames].to(state.device)
+        wav = torch.from_numpy(dataset.wav(u)[: frames * hop]).to(state.device)
+        wav_hat = state.generator(denormalize(mel[None], state.features))
+        errors.append(float(mel_loss(log_mel(wav[None], state.features), log_mel(wav_hat, state.features))))
+        wavs.append(wav_hat[0].cpu())
+    state.generator.train()
+    return float(np.mean(errors)), wavs
+
+
+# ----------------------------------------------------------------------------- checkpoints
+
+
+def save_checkpoint(state: VocoderTrainState, run_dir: Path) -> Path:
+    """Deployable generator + resumable state, written under a temp name and renamed into place."""
+    final = run_dir / "checkpoints" / checkpoint_name(state.step)
+    tmp = final.with_name(f".{final.name}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    save_generator(tmp, state.generator, state.features)
+    opt_g_tensors, opt_g_meta = flatten_optimizer("opt_g", state.opt_g)
+    opt_d_tensors, opt_d_meta = flatten_optimizer("opt_d", state.opt_d)
+    tensors = {
+        **{f"generator.{k}": v for k, v in state.generator.state_dict().items()},
+        **{f"mpd.{k}": v for k, v in state.mpd.state_dict().items()},
+        **{f"msd.{k}": v for k, v in state.msd.state_dict().items()},
+        **opt_g_tensors, **opt_d_tensors,
+        "rng.torch": torch.get_rng_state(),
+    }
+    if state.device.type == "cuda":
+        tensors["rng.cuda"] = torch.cuda.get_rng_state(state.device)
+    save_tensors(tmp / STATE_FILE, tensors)
+    write_json(tmp / STATE_META_FILE, {"step": state.step, "opt_g": opt_g_meta, "opt_d": opt_d_meta})
+    commit_checkpoint(tmp, final, state.cfg.keep_checkpoints)
+    return final
+
+
+def _prefixed(tensors: dict[str, Tensor], prefix: str) -> dict[str, Tensor]:
+    return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+
+def load_checkpoint(state: VocoderTrainState, folder: Path) -> None:
+    """Restore models, optimizers, step and RNG from a checkpoint folder written by `save_checkpoint`."""
+    tensors = load_tensors(folder / STATE_FILE, "vocoder training state")
+    meta = read_json(folder / STATE_META_FILE, "vocoder training state")
+    load_state_dict_strict(state.generator, _prefixed(tensors, "generator."), folder / STATE_FILE)
+    load_state_dict_strict(state.mpd, _prefixed(tensors, "mpd."), folder / STATE_FILE)
+    load_state_dict_strict(state.msd, _prefixed(tensors, "msd."), folder / STATE_FILE)
+    state.opt_g.load_state_dict(unflatten_optimizer("opt_g", tensors, meta["opt_g"]))
+    state.opt_d.load_state_dict(unflatten_optimizer("opt_d", tensors, meta["opt_d"]))
+    torch.set_rng_state(tensors["rng.torch"])
+    if state.device.type == "cuda" and "rng.cuda" in tensors:
+        torch.cuda.set_rng_state(tensors["rng.cuda"], state.device)
+    state.step = int(meta["step"])
+
+
+# ----------------------------------------------------------------------------- run folder
+
+
+def _run_info(cfg: VocoderTrainConfig, features: FeatureConfig, dataset_dir: Path) -> dict:
+    gen_cfg = hifigan_config(cfg.config, features.n_mels, features.hop_length)
+    return {
+        "kind": RUN_KIND, "format_version": FORMAT_VERSION, "train": cfg.to_dict(),
+        "generator": gen_cfg.to_dict(), "features": features.to_dict(), "dataset": str(dataset_dir),
+    }
+
+
+def _trajectory(info: dict) -> dict:
+    """The parts of run.json that must not change when a run is resumed."""
+    train = {k: v for k, v in info.get("train", {}).items() if k not in RESUMABLE_CHANGES}
+    return {"kind": info.get("kind"), "train": train, "generator": info.get("generator"), "features": info.get("features")}
+
+
+def prepare_run_dir(run_dir: Path, info: dict, force: bool) -> bool:
+    """Create or check RUN_DIR; returns True when there is a checkpoint to resume from."""
+    existing = run_dir / RUN_FILE
+    if force:
+        shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+        shutil.rmtree(run_dir / "tensorboard", ignore_errors=True)
+        existing.unlink(missing_ok=True)
+    elif existing.is_file():
+        old, new = _trajectory(read_json(existing, "vocoder run description")), _trajectory(info)
+        if old != new:
+            changed = sorted(k for k in set(old["train"]) | set(new["train"]) if old["train"].get(k) != new["train"].get(k))
+            what = f"settings ({', '.join(changed)})" if changed else "generator or features"
+            raise VaeganError(f"{run_dir}: holds a vocoder run with other {what}; use --force to start over")
+    elif run_dir.is_dir() and any(run_dir.iterdir()):
+        raise VaeganError(f"{run_dir}: exists and is not a vocoder run folder; use --force to write into it")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_json(run_dir / RUN_FILE, info)
+    return bool(list_checkpoints(run_dir))
+
+
+# ----------------------------------------------------------------------------- the loop
+
+
+def _log_scalars(writer, losses: dict[str, float], lr: float, step: int) -> None:
+    for key, value in losses.items():
+        writer.add_scalar(f"train/{key}", value, step)
+    writer.add_scalar("train/lr", lr, step)
+
+
+def _checkpoint(state: VocoderTrainState, run_dir: Path, dataset: Dataset, val: list[UtteranceRef], writer) -> Path:
+    val_l1, wavs = validate(state, dataset, val)
+    writer.add_scalar("val/mel_l1", val_l1, state.step)
+    for i, wav in enumerate(wavs[:2]):
+        writer.add_audio(f"val/{i}", wav.clamp(-1, 1), state.step, sample_rate=state.features.sample_rate)
+    folder = save_checkpoint(state, run_dir)
+    log.info("step %d: val mel L1 %.4f, saved %s", state.step, val_l1, folder)
+    return folder
+
+
+def train_vocoder(
+    dataset_dir: Path,
+    run_dir: Path,
+    config: str = "v1",
+    init: str | Path | None = None,
+    steps: int = 100_000,
+    batch_size: int = 16,
+    segment_size: int = 8192,
+    device: str = "auto",
+    checkpoint_every: int = 5000,
+    force: bool = False,
+    progress: bool = True,
+    **overrides: Any,
+) -> Path:
+    """Train HiFi-GAN `config` on DATASET_DIR's train split; resume from RUN_DIR when it has checkpoints.
+
+    `init`: None (random), 'universal' (the pretrained V1; the dataset must use the 'hifigan'
+    preset), or a vocoder file/folder. `overrides` set any other `VocoderTrainConfig` field.
+    Returns the newest checkpoint folder (its model.safetensors + config.json is a vocoder).
+    """
+    from torch.utils.tensorboard import SummaryWriter  # heavy: only when training
+    from tqdm import tqdm
+
+    dataset_dir, run_dir = Path(dataset_dir), Path(run_dir)
+    if steps < 1:
+        raise VaeganError(f"steps must be at least 1, got {steps}")
+    cfg = VocoderTrainConfig(
+        config=config, init=None if init is None else str(init), steps=steps, batch_size=batch_size,
+        segment_size=segment_size, checkpoint_every=checkpoint_every, **overrides,
+    )
+    dataset = Dataset(dataset_dir)
+    features = dataset.features
+    if cfg.init == UNIVERSAL:
+        feature_preset("hifigan").check_compatible(features, "the universal HiFi-GAN", f"dataset {dataset_dir}")
+    if segment_size % features.hop_length or segment_size <= 0:
+        raise VaeganError(f"segment size {segment_size} must be a positive multiple of the hop ({features.hop_length})")
+    train, val = _train_and_val(dataset)
+    resume = prepare_run_dir(run_dir, _run_info(cfg, features, dataset_dir), force)
+    state = build_state(cfg, features, torch.device(resolve_device(device)))
+    if resume:
+        load_checkpoint(state, list_checkpoints(run_dir)[-1])
+        log.info("resuming %s from step %d", run_dir, state.step)
+    steps_per_epoch = max(1, math.ceil(len(train) / cfg.batch_size))
+    frames = segment_size // features.hop_length
+    writer = SummaryWriter(str(run_dir / "tensorboard"))
+    last = list_checkpoints(run_dir)[-1] if resume else None
+    bar = tqdm(total=cfg.steps, initial=state.step, desc="vocoder", disable=not progress, dynamic_ncols=True)
+    try:
+        while state.step < cfg.steps:
+            lr = lr_at(cfg, state.step, steps_per_epoch)
+            mel, wav = sample_batch(dataset, train, cfg.batch_size, frames, step_rng(cfg.seed, state.step))
+            try:
+                losses = train_step(state, mel, wav, lr)
+            except NonFiniteLoss as exc:
+                kept = f"the last good checkpoint is {last}" if last else "no checkpoint was written yet"
+                raise VaeganError(f"{exc}; training stopped, {kept}") from None
+            bar.update(1)
+            bar.set_postfix(mel=f"{losses['mel']:.3f}", d=f"{losses['d_mpd'] + losses['d_msd']:.3f}", refresh=False)
+            if state.step % cfg.log_every == 0:
+                _log_scalars(writer, losses, lr, state.step)
+            if state.step % cfg.checkpoint_every == 0 or state.step == cfg.steps:
+                last = _checkpoint(state, run_dir, dataset, val, writer)
+    finally:
+        bar.close()
+        writer.close()
+    return last
