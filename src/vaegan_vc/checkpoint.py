@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -158,7 +159,7 @@ def list_checkpoints(run_dir: Path) -> list[Path]:
     folder = Path(run_dir) / "checkpoints"
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.is_dir() and p.name.startswith("step_"))
+    return sorted(p for p in folder.iterdir() if p.is_dir() and re.fullmatch(r"step_\d{8}", p.name))
 
 
 def commit_checkpoint(tmp_folder: Path, final_folder: Path, keep: int) -> None:

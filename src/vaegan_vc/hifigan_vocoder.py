@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import importlib.metadata
 import logging
@@ -166,8 +165,13 @@ def save_generator(folder: Path, generator: HiFiGANGenerator, features: FeatureC
     """Deployable vocoder: `model.safetensors` (weight norm folded in) + `config.json`."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    plain = copy.deepcopy(generator).cpu()
-    plain.remove_weight_norm()
+    plain = HiFiGANGenerator(generator.cfg)  # a fresh copy: deepcopy of parametrised modules is unsafe
+    if generator.has_weight_norm:
+        plain.load_state_dict({k: v.cpu() for k, v in generator.state_dict().items()})
+        plain.remove_weight_norm()
+    else:
+        plain.remove_weight_norm()
+        plain.load_state_dict({k: v.cpu() for k, v in generator.state_dict().items()})
     save_tensors(folder / MODEL_FILE, plain.state_dict())
     write_json(folder / CONFIG_FILE, vocoder_config_dict(generator.cfg, features))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import math
 import shutil
@@ -233,7 +234,7 @@ def train_step(state: VocoderTrainState, mel: Tensor, wav: Tensor, lr: float) ->
     losses = discriminator_step(state, wav, wav_hat)
     losses.update(generator_step(state, wav, wav_hat))
     state.step += 1
-    return {k: float(v) for k, v in losses.items()}
+    return {k: float(v.detach()) for k, v in losses.items()}
 
 
 # ----------------------------------------------------------------------------- validation
@@ -317,7 +318,8 @@ def _run_info(cfg: VocoderTrainConfig, features: FeatureConfig, dataset_dir: Pat
 def _trajectory(info: dict) -> dict:
     """The parts of run.json that must not change when a run is resumed."""
     train = {k: v for k, v in info.get("train", {}).items() if k not in RESUMABLE_CHANGES}
-    return {"kind": info.get("kind"), "train": train, "generator": info.get("generator"), "features": info.get("features")}
+    parts = {"kind": info.get("kind"), "train": train, "generator": info.get("generator"), "features": info.get("features")}
+    return json.loads(json.dumps(parts))  # tuples → lists, as read back from run.json
 
 
 def prepare_run_dir(run_dir: Path, info: dict, force: bool) -> bool:

@@ -182,6 +182,7 @@ def fetch(
     subset = _subset(spec, subset)
     speakers = _clean_speakers(speakers)
     dest = Path(dest).expanduser()
+    _check_apart(source, dest)
     _claim_dest(dest, spec.name, force)
     location, source_record = _resolve_source(spec, subset, source, dest, progress)
     writer = _Writer(dest, progress)
@@ -193,6 +194,15 @@ def fetch(
     _finish(dest, record, keep_downloads)
     log.info("%s: %d files of %d speakers in %s", spec.name, record["files"], len(info), dest)
     return dest
+
+
+def _check_apart(source: str | Path | None, dest: Path) -> None:
+    """A local source must not be, or contain, dest: its files would be read back as the corpus."""
+    if source is None or re.match(r"^[a-z]+://", str(source), flags=re.IGNORECASE):
+        return
+    src, out = Path(source).expanduser().resolve(), dest.resolve()
+    if src == out or src in out.parents:
+        raise VaeganError(f"DEST {dest} lies inside the source {source}; choose another folder")
 
 
 def _corpus(name: str) -> Corpus:
@@ -517,6 +527,8 @@ def _open(url: str, offset: int):
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and offset:
             return None
+        if exc.code >= 500:
+            raise _network_error(url, f"HTTP {exc.code} {exc.reason}") from None
         raise VaeganError(f"download of {url} failed: HTTP {exc.code} {exc.reason}") from None
     except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
         raise _network_error(url, getattr(exc, "reason", exc)) from None
@@ -651,7 +663,10 @@ def _vcc_speakers(names: Iterable[str]) -> set[str]:
 
 def _extract_flickr8k(source: Path, writer: _Writer, speakers: list[str] | None,
                       subset: str | None) -> dict[str, dict[str, Any]]:
-    """`flickr_audio/wavs/*.wav` of the chosen wav2spk.txt speakers → dest/spk<ID>/."""
+    """`flickr_audio/wavs/*.wav` of the chosen wav2spk.txt speakers → dest/spk<ID>/.
+
+    Two streamed passes: up to wav2spk.txt, then the chosen wavs (stopping after the last one).
+    """
     text = _read_member_text(source, "wav2spk.txt")
     if text is None:
         raise VaeganError(f"{source}: no wav2spk.txt (expected flickr_audio/wav2spk.txt)")
@@ -691,7 +706,8 @@ _LS_FILE = re.compile(r"(?:^|/)([^/]+)/(\d+)/(\d+)/(\2-\3-\d+)\.flac$")
 def _extract_librispeech(source: Path, writer: _Writer, speakers: list[str] | None,
                          subset: str | None) -> dict[str, dict[str, Any]]:
     """`LibriSpeech/<subset>/<spk>/<chapter>/<spk>-<chapter>-<utt>.flac` → dest/spk<ID>/."""
-    table = _read_member_text(source, "SPEAKERS.TXT")  # near the start of the official archives
+    # A first pass that stops at SPEAKERS.TXT: cheap when it comes early in the archive.
+    table = _read_member_text(source, "SPEAKERS.TXT")
     sexes = _parse_librispeech_speakers(table, subset) if table is not None else None
     chosen = [s.removeprefix("spk") for s in speakers] if speakers else _default_pair(sexes, source)
     what = f"librispeech {subset}"
@@ -763,36 +779,50 @@ def _extract_tedlium(source: Path, writer: _Writer, speakers: list[str] | None,
         wanted = wanted or talks[:2]
         _check_speakers(wanted, talks, f"tedlium {subset}")
     picking = not wanted  # a tar without --speakers: take the first two talks that appear
-    transcripts: dict[str, list[_Segment]] = {}
-    audio: dict[str, Path] = {}
-    info: dict[str, dict[str, Any]] = {}
+    cutter = _TalkCutter(writer)
     seen: set[str] = set()
     with contextlib.closing(_members(source)) as members:
         for member in members:
             parsed = _ted_member(member.name, subset)
             if parsed is None:
                 continue
-            kind, talk = parsed
-            seen.add(talk)
-            if picking and talk not in wanted and len(wanted) < 2:
-                wanted.append(talk)
-            if talk not in wanted or talk in info:
-                continue
-            if kind == "stm":
-                with member.open() as f:
-                    transcripts[talk] = _parse_stm(f.read().decode("utf-8", errors="replace"))
-            else:
-                audio[talk] = member.path or _spool(member, writer.dest / WORK / f"{_safe_name(talk)}.sph")
-            if talk in transcripts and talk in audio:
-                info[_safe_name(talk)] = _cut_talk(talk, audio[talk], transcripts.pop(talk), writer)
-                if audio[talk].parent == writer.dest / WORK:
-                    audio.pop(talk).unlink()
-                if len(info) == len(wanted) and (not picking or len(wanted) == 2):
-                    break
+            seen.add(parsed[1])
+            if picking and parsed[1] not in wanted and len(wanted) < 2:
+                wanted.append(parsed[1])
+            if parsed[1] in wanted:
+                cutter.take(member, *parsed)
+            if len(cutter.info) == len(wanted) and (not picking or len(wanted) == 2):
+                break
     if not seen:
         raise VaeganError(f"{source}: no TED-LIUM talks ({subset}/sph/*.sph with {subset}/stm/*.stm) found")
     _require_files(writer, {_safe_name(t): t for t in wanted}, seen, f"tedlium {subset}")
-    return info
+    return cutter.info
+
+
+class _TalkCutter:
+    """Collects each talk's .sph and .stm (in either order) and cuts the talk once it has both."""
+
+    def __init__(self, writer: _Writer):
+        self.writer = writer
+        self.work = writer.dest / WORK
+        self.transcripts: dict[str, list[_Segment]] = {}
+        self.audio: dict[str, Path] = {}
+        self.info: dict[str, dict[str, Any]] = {}  # speaker folder → details, for finished talks
+
+    def take(self, member: _Member, kind: str, talk: str) -> None:
+        if _safe_name(talk) in self.info:
+            return
+        if kind == "stm":
+            with member.open() as f:
+                self.transcripts[talk] = _parse_stm(f.read().decode("utf-8", errors="replace"))
+        else:
+            # A tar member is spooled to disk: its transcript may come much later in the stream.
+            self.audio[talk] = member.path or _spool(member, self.work / f"{_safe_name(talk)}.sph")
+        if talk in self.transcripts and talk in self.audio:
+            sph = self.audio.pop(talk)
+            self.info[_safe_name(talk)] = _cut_talk(talk, sph, self.transcripts.pop(talk), self.writer)
+            if sph.parent == self.work:
+                sph.unlink()
 
 
 def _ted_member(name: str, subset: str | None) -> tuple[str, str] | None:
@@ -841,7 +871,7 @@ def _main_speaker(segments: list[_Segment]) -> str | None:
 
 
 def _spool(member: _Member, path: Path) -> Path:
-    """Copy a streamed member to disk: its transcript may come later in the tar."""
+    """Copy a streamed member to `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with member.open() as src, open(path, "wb") as out:
         shutil.copyfileobj(src, out, CHUNK)
@@ -853,6 +883,8 @@ def _cut_talk(talk: str, sph: Path, segments: list[_Segment], writer: _Writer) -
     (interviewers, audience) are left out so that the folder holds one speaker."""
     main = _main_speaker(segments)
     own = [s for s in segments if s.speaker == main]
+    if not own:
+        raise VaeganError(f"{talk}.stm: no scored segments to cut")
     folder = _safe_name(talk)
     try:
         audio = sf.SoundFile(str(sph))

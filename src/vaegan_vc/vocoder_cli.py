@@ -1,0 +1,58 @@
+"""`vaegan-vc vocoder ...`: thin subcommands over vocoder training."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+# The generator configs of models/hifigan.py, spelled out so that building the parser needs no torch.
+CONFIG_NAMES = ("v1", "v2", "v3", "tiny")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def add_vocoder_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Add `vocoder train` to the main parser's subcommands; each sets `func(args) -> exit code`."""
+    vocoder = subparsers.add_parser("vocoder", help="train or fine-tune a HiFi-GAN vocoder")
+    commands = vocoder.add_subparsers(dest="vocoder_command", metavar="COMMAND", required=True)
+    train = commands.add_parser(
+        "train", help="train HiFi-GAN on a prepared dataset (resumes when RUN_DIR has checkpoints)",
+        description="Train HiFi-GAN on DATASET_DIR's train split. Running the same command again "
+        "resumes from the newest checkpoint in RUN_DIR; any checkpoint folder there is a vocoder "
+        "for --vocoder-checkpoint.",
+    )
+    train.add_argument("dataset_dir", type=Path, metavar="DATASET_DIR", help="folder written by `vaegan-vc prepare`")
+    train.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="checkpoints, run.json and TensorBoard logs go here")
+    train.add_argument("--config", choices=CONFIG_NAMES, default="v1", help="generator size (default: v1)")
+    train.add_argument(
+        "--init", default=None, metavar="universal|PATH",
+        help="start from the pretrained universal V1 ('universal'; needs the 'hifigan' feature preset) "
+        "or from a vocoder file/folder; default: random",
+    )
+    train.add_argument("--steps", type=_positive_int, default=100_000, help="total training steps (default: 100000)")
+    train.add_argument("--batch-size", type=_positive_int, default=16, help="segments per step (default: 16)")
+    train.add_argument("--segment-size", type=_positive_int, default=8192, help="samples per segment, a multiple of the hop (default: 8192)")
+    train.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="default: cuda when available")
+    train.add_argument("--checkpoint-every", type=_positive_int, default=5000, help="steps between checkpoints (default: 5000)")
+    train.add_argument("--force", action="store_true", help="discard an existing run in RUN_DIR and start over")
+    train.set_defaults(func=_train)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .vocoder_train import train_vocoder  # torch and tensorboard load only when a command runs
+
+    folder = train_vocoder(
+        args.dataset_dir, args.run_dir, config=args.config, init=args.init, steps=args.steps,
+        batch_size=args.batch_size, segment_size=args.segment_size, device=args.device,
+        checkpoint_every=args.checkpoint_every, force=args.force,
+    )
+    print(f"vocoder checkpoint: {folder}")
+    return 0
