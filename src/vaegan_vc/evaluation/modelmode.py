@@ -1,0 +1,160 @@
+"""Model mode: convert a dataset split with a trained model, then plan the scoring of the results."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ..audio import save_audio
+from ..errors import VaeganError
+from .aids import vocoder_identity
+from .cache import file_identity
+from .options import EvalOptions
+from .plans import Item, Plan, choose_pairs, given_texts, pick_centroid_refs
+from .sources import PAIR_SEPARATOR, AudioRef, array_ref, file_ref
+from .ssim import mel_ssim
+
+log = logging.getLogger(__name__)
+
+CONVERSIONS_FILE = "conversions.json"
+
+
+def plan_model(model_path: Path, dataset_dir: Path, out_dir: Path, options: EvalOptions) -> Plan:
+    """Convert every `options.split` utterance of each chosen pair into OUT_DIR/converted/ and
+    plan scoring it against the dataset's parallel target utterance."""
+    from ..convert import load_model
+    from ..data.dataset import Dataset
+    from ..vocoders import load_vocoder
+
+    ds = Dataset(dataset_dir)
+    loaded = load_model(model_path, options.device)
+    loaded.features.check_compatible(ds.features, f"model {loaded.path}", f"dataset {ds.folder}")
+    pairs = choose_pairs(loaded.speakers, options.pairs, f"the model {loaded.path}")
+    ds.check_speakers(sorted({s for pair in pairs for s in pair}))
+    vocoder_name = options.vocoder or "griffin-lim"
+    vocoder = load_vocoder(vocoder_name, loaded.features, options.vocoder_checkpoint, options.device)
+    vid = vocoder_identity(vocoder_name, options.vocoder_checkpoint, loaded.features)
+    jobs, unmatched = _jobs(ds, pairs, options)
+    if not jobs:
+        raise VaeganError(f"{ds.folder}: no '{options.split}' utterance with a parallel target utterance for the chosen pairs")
+    model_id = [*file_identity(loaded.path / "model.safetensors"), *file_identity(loaded.path / "config.json"), vid]
+    ssim = convert_jobs(loaded, ds, jobs, vocoder, Path(out_dir) / "converted", model_id, options.progress)
+    items = [
+        Item(u.speaker, tgt, u.utt_id, file_ref(Path(out_dir) / "converted" / f"{_pair(u.speaker, tgt)}/{u.utt_id}.wav",
+             f"{_pair(u.speaker, tgt)}/{u.utt_id}"), dataset_ref(ds, u), dataset_ref(ds, t),
+             extra=ssim[f"{_pair(u.speaker, tgt)}/{u.utt_id}"])
+        for u, tgt, t in jobs
+    ]
+    plan = Plan(
+        mode="model", items=items, centroid_refs=_centroids(ds, items, options), features=loaded.features,
+        unmatched=unmatched, texts=given_texts(options),
+        inputs={"model": str(loaded.path.resolve()), "dataset": str(ds.folder.resolve()), "split": options.split, "vocoder": vocoder_name},
+    )
+    if options.aids:
+        targets = {(t.speaker, t.utt_id): t for _, _, t in jobs}
+        plan.ceiling = {f"{spk}/{utt}": _ceiling_ref(ds, t, vocoder, vid) for (spk, utt), t in targets.items()}
+    return plan
+
+
+def _pair(src: str, tgt: str) -> str:
+    return f"{src}{PAIR_SEPARATOR}{tgt}"
+
+
+def _jobs(ds, pairs: list[tuple[str, str]], options: EvalOptions) -> tuple[list, dict[str, list[dict]]]:
+    """(source utterance, target speaker, parallel target utterance) triples, and the unmatched."""
+    by_id = {(u.speaker, u.utt_id): u for u in ds.utterances}
+    jobs, unmatched = [], {}
+    for src, tgt in pairs:
+        utts = sorted(ds.select(src, options.split), key=lambda u: u.utt_id)
+        if options.max_utts is not None:
+            utts = utts[: options.max_utts]
+        for u in utts:
+            t = by_id.get((tgt, u.utt_id))
+            if t is None:
+                unmatched.setdefault(_pair(src, tgt), []).append({"utt_id": u.utt_id, "reason": f"{tgt} has no utterance {u.utt_id}"})
+            else:
+                jobs.append((u, tgt, t))
+        if not utts:
+            log.warning("%s: no '%s' utterances in the dataset", src, options.split)
+    return jobs, unmatched
+
+
+def dataset_ref(ds, u) -> AudioRef:
+    """The dataset's cleaned audio of one utterance (a slice of audio/<SPK>.npy)."""
+    identity = ("dataset", *file_identity(ds.folder / "audio" / f"{u.speaker}.npy"), u.audio_offset, u.samples)
+    return array_ref(f"{u.speaker}/{u.utt_id}", identity, lambda: (ds.wav(u), ds.features.sample_rate))
+
+
+def _ceiling_ref(ds, u, vocoder, vid: tuple) -> AudioRef:
+    from ..vocoders import vocode_long
+
+    identity = ("ceiling", vid, *file_identity(ds.folder / "features" / f"{u.speaker}.npy"), u.offset, u.frames)
+    return array_ref(f"vocoded {u.speaker}/{u.utt_id}", identity,
+                     lambda: (vocode_long(vocoder, ds.mel(u)).numpy(), ds.features.sample_rate))
+
+
+def _centroids(ds, items: list[Item], options: EvalOptions) -> dict[str, list[AudioRef]]:
+    evaluated_ids = {i.utt_id for i in items}
+    speakers = sorted({i.source for i in items} | {i.target for i in items})
+    candidates = {s: [dataset_ref(ds, u) for u in sorted(ds.select(s, "train"), key=lambda u: u.utt_id)
+                      if u.utt_id not in evaluated_ids] for s in speakers}
+    evaluated = {s: [dataset_ref(ds, u) for u in ds.utterances if u.speaker == s and u.utt_id in evaluated_ids] for s in speakers}
+    return pick_centroid_refs(candidates, evaluated, options.centroid_utts)
+
+
+# ----------------------------------------------------------------------------- conversion
+
+
+def convert_jobs(loaded, ds, jobs: list, vocoder, folder: Path, model_id: list, progress: bool) -> dict[str, dict]:
+    """Write folder/<SRC>_to_<TGT>/<utt>.wav for every job; returns {"PAIR/utt": {"ssim_recon", "ssim_cycle"}}.
+
+    A conversion already made by the same model (same weights file, vocoder and features) is
+    reused, which keeps its file's mtime and so every cached analysis of it.
+    """
+    done = _previous(folder, model_id)
+    results: dict[str, dict] = {}
+    for u, tgt, _ in tqdm(jobs, desc="convert", unit="utt", disable=not progress):
+        key = f"{_pair(u.speaker, tgt)}/{u.utt_id}"
+        path = folder / f"{key}.wav"
+        if key in done and path.is_file():
+            results[key] = done[key]
+            continue
+        results[key] = convert_one(loaded, ds, u, tgt, vocoder, path)
+        _save_record(folder, model_id, {**done, **results})
+    return results
+
+
+def convert_one(loaded, ds, u, target: str, vocoder, path: Path) -> dict:
+    """Convert one dataset utterance, write its wav, return SSIM of reconstruction and cycle."""
+    from ..convert import convert_features
+    from ..vocoders import vocode_long
+
+    mel = ds.mel(u)
+    converted = convert_features(loaded, mel, target)
+    save_audio(path, vocode_long(vocoder, converted).numpy(), loaded.features.sample_rate)
+    recon = convert_features(loaded, mel, u.speaker)
+    cycle = convert_features(loaded, converted, u.speaker)
+    source = mel.numpy()
+    return {"ssim_recon": mel_ssim(recon.numpy(), source), "ssim_cycle": mel_ssim(cycle.numpy(), source)}
+
+
+def _previous(folder: Path, model_id: list) -> dict[str, dict]:
+    path = folder / CONVERSIONS_FILE
+    if not path.is_file():
+        return {}
+    try:
+        record = json.loads(path.read_text())
+    except (json.JSONDecodeError, OSError):
+        return {}
+    return record.get("items", {}) if record.get("model") == json.loads(json.dumps(model_id)) else {}
+
+
+def _save_record(folder: Path, model_id: list, items: dict[str, dict]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{CONVERSIONS_FILE}.partial"
+    tmp.write_text(json.dumps({"model": model_id, "items": items}, indent=1))
+    os.replace(tmp, folder / CONVERSIONS_FILE)

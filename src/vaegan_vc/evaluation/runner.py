@@ -1,0 +1,237 @@
+"""Scoring: analyse every utterance of a Plan, compare, aggregate into the metrics.json structure."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from .. import __version__
+from ..errors import VaeganError
+from .analysis import Analyzer, AudioProblem
+from .mcd import FRAME_PERIOD_MS, MCEP_ORDER, SILENCE_DB, compare
+from .options import EvalOptions
+from .plans import Item, Plan
+from .sources import ANALYSIS_RATE, AudioRef
+from .speaker import centroid, cosine, eer_threshold
+from .summary import group_summary
+from .text import cer, wer
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+FLUSH_EVERY = 20  # analyses between cache writes: an interrupted run loses little
+
+
+def score(plan: Plan, analyzer: Analyzer, options: EvalOptions) -> dict:
+    """All metrics of a plan → the metrics.json dict (per utterance and aggregated)."""
+    total = sum(map(len, plan.centroid_refs.values())) + len(_real_refs(plan)) + len(plan.items) + len(plan.ceiling)
+    with tqdm(total=total, unit="utt", disable=not options.progress) as bar:
+        runner = _Run(plan, analyzer, options, bar)
+        centroids = runner.centroids()
+        real = runner.real()
+        verification = runner.verification(real, centroids)
+        converted = runner.converted(real, centroids, verification["threshold"])
+        baseline = runner.baseline(real, centroids, verification["threshold"]) if options.aids else []
+        ceiling = runner.ceiling(real, centroids, verification["threshold"]) if plan.ceiling else []
+    analyzer.cache.flush()
+    return _assemble(plan, analyzer, options, verification, converted, baseline, ceiling, real, centroids)
+
+
+def _real_refs(plan: Plan) -> dict[str, tuple[AudioRef, str, set[str]]]:
+    """Real utterances the items use, by label, with their speaker and the analyses each needs.
+
+    Sources need everything: they are the reading aid "no conversion" and give the reference text.
+    """
+    refs: dict[str, tuple[AudioRef, str, set[str]]] = {}
+    for item in plan.items:
+        for ref, speaker, kinds in ((item.source_ref, item.source, {"embedding", "world", "dnsmos", "transcript"}),
+                                    (item.target_ref, item.target, {"world", "embedding"})):
+            refs.setdefault(ref.label, (ref, speaker, set()))[2].update(kinds)
+    return refs
+
+
+class _Run:
+    """One scoring pass; methods follow the order of `score`."""
+
+    def __init__(self, plan: Plan, analyzer: Analyzer, options: EvalOptions, bar: tqdm):
+        self.plan, self.analyzer, self.options, self.bar = plan, analyzer, options, bar
+        self._since_flush = 0
+
+    def _analyze(self, ref: AudioRef, kinds) -> dict[str, Any] | AudioProblem:
+        try:
+            return self.analyzer.analyze(ref, set(kinds))
+        except AudioProblem as exc:
+            log.warning("%s: %s", ref.label, exc)
+            return exc
+        finally:
+            self.bar.update()
+            self._since_flush += 1
+            if self._since_flush >= FLUSH_EVERY:
+                self.analyzer.cache.flush()
+                self._since_flush = 0
+
+    def centroids(self) -> dict[str, np.ndarray]:
+        self.bar.set_description("speaker centroids")
+        out = {}
+        for spk, refs in self.plan.centroid_refs.items():
+            found = [a["embedding"] for a in (self._analyze(r, {"embedding"}) for r in refs)
+                     if not isinstance(a, AudioProblem) and a["embedding"] is not None]
+            if not found:
+                raise VaeganError(f"speaker {spk}: no usable utterance to build its speaker centroid")
+            out[spk] = centroid(found)
+        return out
+
+    def real(self) -> dict[str, dict | AudioProblem]:
+        """Analyses of the real utterances by label; each dict also names its "speaker"."""
+        self.bar.set_description("real utterances")
+        out = {}
+        for label, (ref, speaker, kinds) in _real_refs(self.plan).items():
+            analyses = self._analyze(ref, kinds)
+            out[label] = analyses if isinstance(analyses, AudioProblem) else {**analyses, "speaker": speaker}
+        return out
+
+    def verification(self, real: dict, centroids: dict[str, np.ndarray]) -> dict:
+        """EER threshold of the verifier on real utterances: own centroid vs every other one."""
+        genuine, impostor = [], []
+        for analyses in _embedded(real):
+            for spk, c in centroids.items():
+                (genuine if spk == analyses["speaker"] else impostor).append(cosine(analyses["embedding"], c))
+        if not genuine or not impostor:
+            raise VaeganError("no real utterance could be embedded: the speaker verification threshold needs some")
+        eer, threshold = eer_threshold(genuine, impostor)
+        return {"eer": eer, "threshold": threshold, "genuine_trials": len(genuine), "impostor_trials": len(impostor),
+                "genuine_mean": float(np.mean(genuine)), "impostor_mean": float(np.mean(impostor))}
+
+    def converted(self, real: dict, centroids: dict, threshold: float) -> list[dict]:
+        self.bar.set_description("conversions")
+        return [self._record(item, self._analyze(item.converted, ("world", "embedding", "transcript", "dnsmos")),
+                             real, centroids, threshold, item.extra) for item in self.plan.items]
+
+    def baseline(self, real: dict, centroids: dict, threshold: float) -> list[dict]:
+        """No conversion: the source utterance itself, scored as if it were the conversion."""
+        return [self._record(item, real[item.source_ref.label], real, centroids, threshold, {}) for item in self.plan.items]
+
+    def ceiling(self, real: dict, centroids: dict, threshold: float) -> list[dict]:
+        """Vocoder only: the real target utterance through features + vocoder (analysed once each)."""
+        self.bar.set_description("vocoder ceiling")
+        kinds = ("world", "embedding", "transcript", "dnsmos")
+        done = {label: self._analyze(ref, kinds) for label, ref in self.plan.ceiling.items()}
+        return [self._record(item, done[item.target_ref.label], real, centroids, threshold, {})
+                for item in self.plan.items if item.target_ref.label in done]
+
+    def _record(self, item: Item, analyses, real: dict, centroids: dict, threshold: float, extra: dict) -> dict:
+        record = {"pair": item.pair, "source": item.source, "target": item.target, "utt_id": item.utt_id}
+        problem = _first_problem(analyses, real[item.source_ref.label], real[item.target_ref.label])
+        if problem:
+            return {**record, "status": "failed", "error": problem}
+        try:
+            spectral = compare(analyses["world"], real[item.target_ref.label]["world"])
+        except ValueError as exc:
+            return {**record, "status": "failed", "error": str(exc)}
+        reference_text = self._reference_text(item, real)
+        return {
+            **record, "status": "ok", **spectral,
+            **_speaker_scores(analyses["embedding"], centroids[item.target], centroids[item.source], threshold),
+            **_text_scores(reference_text, analyses["transcript"]),
+            **{f"dnsmos_{k}": v for k, v in analyses["dnsmos"].items()}, **extra,
+        }
+
+    def _reference_text(self, item: Item, real: dict) -> str:
+        if item.utt_id in self.plan.texts:
+            return self.plan.texts[item.utt_id]
+        return real[item.source_ref.label]["transcript"]
+
+
+def _embedded(real: dict) -> list[dict]:
+    """Real utterances that have a speaker embedding."""
+    return [a for a in real.values() if not isinstance(a, AudioProblem) and a.get("embedding") is not None]
+
+
+def _first_problem(converted, source, target) -> str | None:
+    for what, analyses in (("", converted), ("source reference: ", source), ("target reference: ", target)):
+        if isinstance(analyses, AudioProblem):
+            return f"{what}{analyses}"
+    return None
+
+
+def _speaker_scores(embedding: np.ndarray | None, target_c: np.ndarray, source_c: np.ndarray, threshold: float) -> dict:
+    """Cosine to both centroids; an utterance without detectable speech is never accepted."""
+    if embedding is None:
+        return {"sim_target": None, "sim_source": None, "accepted": False}
+    sim_t = cosine(embedding, target_c)
+    return {"sim_target": sim_t, "sim_source": cosine(embedding, source_c), "accepted": bool(sim_t >= threshold)}
+
+
+def _text_scores(reference: str, hypothesis: str) -> dict:
+    return {"cer": cer(reference, hypothesis), "wer": wer(reference, hypothesis),
+            "transcript": hypothesis, "reference_text": reference}
+
+
+# ----------------------------------------------------------------------------- assembly
+
+
+def _assemble(plan: Plan, analyzer: Analyzer, options: EvalOptions, verification: dict, converted: list[dict],
+              baseline: list[dict], ceiling: list[dict], real: dict, centroids: dict) -> dict:
+    groups = {"converted": converted, "baseline": baseline, "ceiling": ceiling}
+    pairs = {}
+    for pair in plan.pairs:
+        src, tgt = pair.split("_to_", 1)
+        pairs[pair] = {
+            "source": src, "target": tgt, "unmatched": plan.unmatched.get(pair, []),
+            **{name: group_summary([r for r in records if r["pair"] == pair]) for name, records in groups.items() if records},
+        }
+    return {
+        "format_version": FORMAT_VERSION, "vaegan_vc_version": __version__,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "mode": plan.mode, "inputs": plan.inputs, "settings": _settings(plan, analyzer, options),
+        "verification": verification, "speakers": _speaker_table(plan, real, centroids),
+        "similarity_matrix": _similarity_matrix(plan, converted, real, centroids),
+        "pairs": pairs,
+        "overall": {name: group_summary(records) for name, records in groups.items() if records},
+        "failures": [{k: r[k] for k in ("pair", "utt_id", "error")} for r in converted if r["status"] != "ok"],
+        "utterances": {name: records for name, records in groups.items() if records},
+    }
+
+
+def _settings(plan: Plan, analyzer: Analyzer, options: EvalOptions) -> dict:
+    return {
+        "analysis_rate": ANALYSIS_RATE, "frame_period_ms": FRAME_PERIOD_MS, "mcep_order": MCEP_ORDER,
+        "silence_db": SILENCE_DB, "f0": "WORLD DIO + StoneMask", "spectral_envelope": "WORLD CheapTrick",
+        "asr": analyzer.versions["transcript"], "embedding": analyzer.versions["embedding"],
+        "dnsmos": analyzer.versions["dnsmos"], "reference_text": "given transcripts" if plan.texts else "ASR of the source utterance",
+        "centroid_utterances": {s: len(r) for s, r in plan.centroid_refs.items()}, "reading_aids": options.aids,
+        "ceiling": bool(plan.ceiling),
+    }
+
+
+def _speaker_table(plan: Plan, real: dict, centroids: dict) -> dict:
+    from .stats import mean_ci
+
+    table = {}
+    for spk in plan.speakers:
+        own = [cosine(a["embedding"], centroids[spk]) for a in _embedded(real) if a["speaker"] == spk]
+        table[spk] = {"centroid_utterances": len(plan.centroid_refs.get(spk, [])), "genuine_similarity": mean_ci(own)}
+    return table
+
+
+def _similarity_matrix(plan: Plan, converted: list[dict], real: dict, centroids: dict) -> dict:
+    """Mean similarity to the target centroid per source (rows) × target (columns); the diagonal
+    holds real utterances against their own speaker's centroid."""
+    speakers = plan.speakers
+    table = _speaker_table(plan, real, centroids)
+    values = []
+    for src in speakers:
+        row = []
+        for tgt in speakers:
+            if src == tgt:
+                row.append(table[src]["genuine_similarity"]["mean"])
+                continue
+            sims = [r["sim_target"] for r in converted if r["source"] == src and r["target"] == tgt
+                    and r["status"] == "ok" and r["sim_target"] is not None]
+            row.append(float(np.mean(sims)) if sims else None)
+        values.append(row)
+    return {"speakers": speakers, "values": values, "diagonal": "real utterances vs their own centroid"}
