@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 from pathlib import Path
 
@@ -80,7 +81,18 @@ def pick_samples(plan: Plan, results: dict, per_pair: int) -> list[Sample]:
     return samples
 
 
+def _json_safe(value):
+    """NaN and infinities → null: metrics.json stays valid JSON for every reader."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 def _write_json(path: Path, data: dict) -> None:
     tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(json.dumps(data, indent=1, allow_nan=False) + "\n")
+    tmp.write_text(json.dumps(_json_safe(data), indent=1, allow_nan=False) + "\n")
     os.replace(tmp, path)
