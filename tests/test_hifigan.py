@@ -87,6 +87,22 @@ def make_dataset(folder: Path, features: FeatureConfig = HIFI, per_speaker: int 
     return folder
 
 
+def unit_gain(gen: HiFiGANGenerator) -> HiFiGANGenerator:
+    """Re-draw the weights so that signals keep their scale through the layers.
+
+    With the training initialisation N(0, 0.01) the output is almost constant, so chunk seams
+    would go unnoticed; a trained vocoder is far from that.
+    """
+    gen.remove_weight_norm()
+    with torch.no_grad():
+        for m in gen.modules():
+            if isinstance(m, torch.nn.Conv1d):
+                m.weight.normal_(0, m.weight[0].numel() ** -0.5)
+            elif isinstance(m, torch.nn.ConvTranspose1d):
+                m.weight.normal_(0, (m.weight.shape[0] * m.weight.shape[2] / m.stride[0]) ** -0.5)
+    return gen
+
+
 def tiny_vocoder() -> HiFiGANVocoder:
     return HiFiGANVocoder(HiFiGANGenerator(hifigan_config("tiny", HIFI.n_mels, HIFI.hop_length)), HIFI)
 
@@ -138,7 +154,8 @@ def test_removing_weight_norm_keeps_the_output():
 
 
 def test_loads_a_checkpoint_in_the_original_format(tmp_path):
-    gen = HiFiGANGenerator(hifigan_config("v2", HIFI.n_mels, HIFI.hop_length))
+    gen = unit_gain(HiFiGANGenerator(hifigan_config("v2", HIFI.n_mels, HIFI.hop_length)))
+    gen.apply_weight_norm()  # the original format stores weight norm's g and v
     path = tmp_path / "g_00100000"
     torch.save({"generator": to_original_keys(gen.state_dict())}, path)
     vocoder = load_vocoder("hifigan", HIFI, checkpoint=path)
@@ -184,7 +201,7 @@ def test_missing_wheel_says_what_to_install(monkeypatch):
 
 
 def test_trained_folder_round_trip_and_preset_mismatch(tmp_path):
-    gen = HiFiGANGenerator(hifigan_config("tiny", HIFI.n_mels, HIFI.hop_length))
+    gen = unit_gain(HiFiGANGenerator(hifigan_config("tiny", HIFI.n_mels, HIFI.hop_length)))
     save_generator(tmp_path / "voc", gen, HIFI)
     vocoder = load_vocoder("hifigan", HIFI, checkpoint=tmp_path / "voc")
     feats = torch.rand(1, HIFI.n_mels, 6)
@@ -210,22 +227,6 @@ def test_nan_and_empty_mels_are_refused():
 
 def test_registered_under_its_name():
     assert "hifigan" in VOCODERS and tiny_vocoder().name == "hifigan"
-
-
-def unit_gain(gen: HiFiGANGenerator) -> HiFiGANGenerator:
-    """Re-draw the weights so that signals keep their scale through the layers.
-
-    With the training initialisation N(0, 0.01) the output is almost constant, so chunk seams
-    would go unnoticed; a trained vocoder is far from that.
-    """
-    gen.remove_weight_norm()
-    with torch.no_grad():
-        for m in gen.modules():
-            if isinstance(m, torch.nn.Conv1d):
-                m.weight.normal_(0, m.weight[0].numel() ** -0.5)
-            elif isinstance(m, torch.nn.ConvTranspose1d):
-                m.weight.normal_(0, (m.weight.shape[0] * m.weight.shape[2] / m.stride[0]) ** -0.5)
-    return gen
 
 
 def _snr_db(reference: torch.Tensor, estimate: torch.Tensor) -> float:
@@ -257,10 +258,11 @@ def _tensors(folder: Path) -> dict[str, torch.Tensor]:
 
 def test_training_resumes_exactly(tmp_path):
     data = make_dataset(tmp_path / "data")
-    straight = train_vocoder(data, tmp_path / "a", steps=4, checkpoint_every=2, **TINY)
+    straight = train_vocoder(data, tmp_path / "a", steps=4, checkpoint_every=2, keep_checkpoints=1, **TINY)
     train_vocoder(data, tmp_path / "b", steps=2, checkpoint_every=2, **TINY)
     resumed = train_vocoder(data, tmp_path / "b", steps=4, checkpoint_every=2, **TINY)
     assert straight.name == resumed.name == "step_00000004"
+    assert [p.name for p in straight.parent.iterdir()] == ["step_00000004"]  # keep_checkpoints=1
     a, b = _tensors(straight), _tensors(resumed)
     assert a.keys() == b.keys()
     for key in a:

