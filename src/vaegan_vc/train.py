@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import shutil
@@ -20,7 +19,7 @@ from .data.dataset import CropSampler, Dataset
 from .errors import VaeganError
 from .losses import discriminator_losses, generator_losses, weighted_total
 from .models.vaegan import VAEGAN, Discriminators
-from .training_log import TrainingLog
+from .training_log import TrainingLog, validation_pairs
 
 log = logging.getLogger(__name__)
 
@@ -120,13 +119,6 @@ def train_step(state: TrainState, sampler: CropSampler, device: torch.device) ->
     state.opt_d.step()
     state.step += 1
     return {k: v.detach() for k, v in {**g_losses, **d_losses}.items()}
-
-
-def validation_pairs(speakers: list[str]) -> list[tuple[str, str]]:
-    """Speaker pairs to validate and plot: all pairs for up to 4 speakers, else a ring."""
-    if len(speakers) <= 4:
-        return list(itertools.combinations(speakers, 2))
-    return [(speakers[i], speakers[(i + 1) % len(speakers)]) for i in range(len(speakers))]
 
 
 def validation_crops(dataset: Dataset, speakers: list[str], crop: int, count: int) -> dict[str, Tensor]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -16,6 +17,13 @@ from .vocoders import GriffinLimVocoder
 log = logging.getLogger(__name__)
 
 MAX_SAMPLE_FRAMES = 400  # plots and audio samples: up to 5 s of the seed features
+
+
+def validation_pairs(speakers: list[str]) -> list[tuple[str, str]]:
+    """Speaker pairs to validate and plot: all pairs for up to 4 speakers, else a ring."""
+    if len(speakers) <= 4:
+        return list(itertools.combinations(speakers, 2))
+    return [(speakers[i], speakers[(i + 1) % len(speakers)]) for i in range(len(speakers))]
 
 
 class TrainingLog:
@@ -47,8 +55,6 @@ class TrainingLog:
 
     def _pick_samples(self, dataset: Dataset) -> list[tuple[str, str, str, torch.Tensor, torch.Tensor | None]]:
         """(src, tgt, utt_id, source mel, parallel target mel or None) for each plotted direction."""
-        from .train import validation_pairs
-
         samples = []
         for a, b in validation_pairs(self.state.model.speakers):
             for src, tgt in ((a, b), (b, a)):
