@@ -3,5 +3,5 @@
 # Extra arguments go to pytest, e.g. ./test.sh -m "not slow" for the quick part only.
 set -euo pipefail
 cd "$(dirname "$0")"
-EXTRAS=${EXTRAS:-dev,hifigan} ./setup.sh
+EXTRAS=${EXTRAS:-dev,hifigan,eval} ./setup.sh
 .venv/bin/python -m pytest -q "$@"

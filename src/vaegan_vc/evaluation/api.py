@@ -22,11 +22,12 @@ log = logging.getLogger(__name__)
 METRICS_FILE = "metrics.json"
 
 
-def evaluate_dirs(converted_dir: Path, reference_dir: Path, out_dir: Path, options: EvalOptions = EvalOptions()) -> dict:
+def evaluate_dirs(converted_dir: Path, reference_dir: Path, out_dir: Path, options: EvalOptions | None = None) -> dict:
     """Score CONVERTED/<SRC>_to_<TGT>/<utt>.wav against REFERENCE/<SPK>/<utt>.*; write the reports.
 
     Returns the metrics.json content.
     """
+    options = options or EvalOptions()
     require_eval_tools()
     out_dir = _prepare_out_dir(Path(out_dir), options)
     from .plans import plan_dirs
@@ -34,11 +35,12 @@ def evaluate_dirs(converted_dir: Path, reference_dir: Path, out_dir: Path, optio
     return _run(plan_dirs(Path(converted_dir), Path(reference_dir), options), out_dir, options)
 
 
-def evaluate_model(model: Path, dataset_dir: Path, out_dir: Path, options: EvalOptions = EvalOptions()) -> dict:
+def evaluate_model(model: Path, dataset_dir: Path, out_dir: Path, options: EvalOptions | None = None) -> dict:
     """Convert a dataset split with MODEL (wavs kept in OUT_DIR/converted/), score, write the reports.
 
     Returns the metrics.json content.
     """
+    options = options or EvalOptions()
     require_eval_tools()
     out_dir = _prepare_out_dir(Path(out_dir), options)
     from .modelmode import plan_model

@@ -46,6 +46,7 @@ class Transcriber:
     def _load(self):
         if self._model is None:
             faster_whisper = import_tool("faster_whisper")
+            logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # one INFO line per utterance
             threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
             compute = "int8" if self.device == "cpu" else "float16"
             self._model = faster_whisper.WhisperModel(

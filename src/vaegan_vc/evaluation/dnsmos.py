@@ -35,11 +35,13 @@ class Dnsmos:
             options = ort.SessionOptions()
             options.intra_op_num_threads = _threads()
             options.inter_op_num_threads = 1
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             # The class holds two sessions; we build them ourselves to choose the thread count.
             model = dnsmos.DNSMOS.__new__(dnsmos.DNSMOS)
             model.primary_model_path = str(folder / "sig_bak_ovr.onnx")
-            model.onnx_sess = ort.InferenceSession(model.primary_model_path, options, providers=["CPUExecutionProvider"])
-            model.p808_onnx_sess = ort.InferenceSession(str(folder / "model_v8.onnx"), options, providers=["CPUExecutionProvider"])
+            cpu = ["CPUExecutionProvider"]
+            model.onnx_sess = ort.InferenceSession(model.primary_model_path, options, providers=cpu)
+            model.p808_onnx_sess = ort.InferenceSession(str(folder / "model_v8.onnx"), options, providers=cpu)
             self._model = model
         return self._model
 

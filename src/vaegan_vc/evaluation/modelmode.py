@@ -41,18 +41,17 @@ def plan_model(model_path: Path, dataset_dir: Path, out_dir: Path, options: Eval
     jobs, unmatched = _jobs(ds, pairs, options)
     if not jobs:
         raise VaeganError(f"{ds.folder}: no '{options.split}' utterance with a parallel target utterance for the chosen pairs")
-    model_id = [*file_identity(loaded.path / "model.safetensors"), *file_identity(loaded.path / "config.json"), vid]
-    ssim = convert_jobs(loaded, ds, jobs, vocoder, Path(out_dir) / "converted", model_id, options.progress)
-    items = [
-        Item(u.speaker, tgt, u.utt_id, file_ref(Path(out_dir) / "converted" / f"{_pair(u.speaker, tgt)}/{u.utt_id}.wav",
-             f"{_pair(u.speaker, tgt)}/{u.utt_id}"), dataset_ref(ds, u), dataset_ref(ds, t),
-             extra=ssim[f"{_pair(u.speaker, tgt)}/{u.utt_id}"])
-        for u, tgt, t in jobs
-    ]
+    # Conversions depend on the weights, the vocoder and the source features (a re-prepared dataset).
+    model_id = [*file_identity(loaded.path / "model.safetensors"), *file_identity(loaded.path / "config.json"), vid,
+                *file_identity(ds.folder / "manifest.jsonl")]
+    folder = Path(out_dir) / "converted"
+    ssim = convert_jobs(loaded, ds, jobs, vocoder, folder, model_id, options.progress)
+    items = [_item(ds, u, tgt, t, folder, ssim) for u, tgt, t in jobs]
     plan = Plan(
         mode="model", items=items, centroid_refs=_centroids(ds, items, options), features=loaded.features,
         unmatched=unmatched, texts=given_texts(options),
-        inputs={"model": str(loaded.path.resolve()), "dataset": str(ds.folder.resolve()), "split": options.split, "vocoder": vocoder_name},
+        inputs={"model": str(loaded.path.resolve()), "dataset": str(ds.folder.resolve()), "split": options.split,
+                "vocoder": vocoder_name},
     )
     if options.aids:
         targets = {(t.speaker, t.utt_id): t for _, _, t in jobs}
@@ -62,6 +61,13 @@ def plan_model(model_path: Path, dataset_dir: Path, out_dir: Path, options: Eval
 
 def _pair(src: str, tgt: str) -> str:
     return f"{src}{PAIR_SEPARATOR}{tgt}"
+
+
+def _item(ds, u, target: str, t, folder: Path, ssim: dict[str, dict]) -> Item:
+    """The Item for source utterance `u` converted to `target` (parallel target utterance `t`)."""
+    key = f"{_pair(u.speaker, target)}/{u.utt_id}"
+    return Item(u.speaker, target, u.utt_id, file_ref(folder / f"{key}.wav", key), dataset_ref(ds, u), dataset_ref(ds, t),
+                extra=ssim[key])
 
 
 def _jobs(ds, pairs: list[tuple[str, str]], options: EvalOptions) -> tuple[list, dict[str, list[dict]]]:
@@ -75,7 +81,8 @@ def _jobs(ds, pairs: list[tuple[str, str]], options: EvalOptions) -> tuple[list,
         for u in utts:
             t = by_id.get((tgt, u.utt_id))
             if t is None:
-                unmatched.setdefault(_pair(src, tgt), []).append({"utt_id": u.utt_id, "reason": f"{tgt} has no utterance {u.utt_id}"})
+                missing = {"utt_id": u.utt_id, "reason": f"{tgt} has no utterance {u.utt_id}"}
+                unmatched.setdefault(_pair(src, tgt), []).append(missing)
             else:
                 jobs.append((u, tgt, t))
         if not utts:

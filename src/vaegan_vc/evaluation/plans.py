@@ -64,7 +64,8 @@ def choose_pairs(available: list[str], wanted: tuple[tuple[str, str], ...] | Non
     return list(wanted)
 
 
-def pick_centroid_refs(candidates: dict[str, list[AudioRef]], evaluated: dict[str, list[AudioRef]], limit: int) -> dict[str, list[AudioRef]]:
+def pick_centroid_refs(candidates: dict[str, list[AudioRef]], evaluated: dict[str, list[AudioRef]],
+                       limit: int) -> dict[str, list[AudioRef]]:
     """Up to `limit` utterances per speaker for its centroid, falling back to the evaluated ones
     (with a warning: genuine scores are then optimistic) when a speaker has no others."""
     refs = {}
@@ -97,7 +98,8 @@ def plan_dirs(converted_dir: Path, reference_dir: Path, options: EvalOptions) ->
     for (src, tgt), folder in pair_dirs.items():
         for spk in (src, tgt):
             if spk not in reference:
-                raise VaeganError(f"{reference_dir}: no folder for speaker '{spk}' of pair {folder.name} (have: {', '.join(reference) or 'none'})")
+                have = ", ".join(reference) or "none"
+                raise VaeganError(f"{reference_dir}: no folder for speaker '{spk}' of pair {folder.name} (have: {have})")
         new_items, missing = _match_pair(src, tgt, utterance_files(folder), reference, options)
         items += new_items
         if missing:
@@ -133,7 +135,8 @@ def _pair_dirs(converted_dir: Path, options: EvalOptions) -> dict[tuple[str, str
         return found
     absent = [f"{s}:{t}" for s, t in options.pairs if (s, t) not in found]
     if absent:
-        raise VaeganError(f"{converted_dir}: no folder for pair(s) {', '.join(absent)} (have: {', '.join(f'{s}:{t}' for s, t in found)})")
+        have = ", ".join(f"{s}:{t}" for s, t in found)
+        raise VaeganError(f"{converted_dir}: no folder for pair(s) {', '.join(absent)} (have: {have})")
     return {pair: found[pair] for pair in options.pairs}
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from ..audio import mel_features
+from ..audio import mel_features, resample
 from ..config import FeatureConfig
 from ..errors import VaeganError
 from .figures import mel_comparison, similarity_heatmap
@@ -85,6 +85,9 @@ def _counts(results: dict) -> dict:
 def _intro_lines(results: dict) -> list[str]:
     c, v = _counts(results), results["verification"]
     inputs = ", ".join(f"{k}: {v_}" for k, v_ in results["inputs"].items())
+    text = results["settings"]["reference_text"]
+    if text.startswith("ASR"):
+        text += " (so the source itself scores CER 0 by construction)"
     return [
         f"Mode: {results['mode']} ({inputs}). Created {results['created']} by vaegan-vc {results['vaegan_vc_version']}.",
         f"{c['utterances']} conversions in {len(results['pairs'])} pair(s): {c['scored']} scored, "
@@ -92,8 +95,8 @@ def _intro_lines(results: dict) -> list[str]:
         f"Speaker verification on real speech: EER {100 * v['eer']:.1f}% at cosine threshold {v['threshold']:.3f} "
         f"({v['genuine_trials']} genuine, {v['impostor_trials']} impostor trials); "
         "'accepted as target' is the share of conversions at or above it.",
-        f"Reference text: {results['settings']['reference_text']}. Values are means ± 95% confidence "
-        "half-widths (t distribution); shares show their 95% Wilson interval. ↓ lower is better, ↑ higher.",
+        f"Reference text: {text}. Values are means ± 95% confidence half-widths (t distribution); "
+        "shares show their 95% Wilson interval. ↓ lower is better, ↑ higher.",
     ]
 
 
@@ -121,7 +124,8 @@ def _md_problems(results: dict) -> list[str]:
         out += ["## Failed conversions", ""] + [f"- {f['pair']}/{f['utt_id']}: {f['error']}" for f in results["failures"]] + [""]
     unmatched = [(name, u) for name, p in results["pairs"].items() for u in p["unmatched"]]
     if unmatched:
-        out += ["## Not scored (no matching reference)", ""] + [f"- {name}/{u['utt_id']}: {u['reason']}" for name, u in unmatched] + [""]
+        out += ["## Not scored (no matching reference)", ""]
+        out += [f"- {name}/{u['utt_id']}: {u['reason']}" for name, u in unmatched] + [""]
     return out
 
 
@@ -131,7 +135,7 @@ def _md_problems(results: dict) -> list[str]:
 CSS = """
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}
-th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}img{max-width:100%}
+td{white-space:nowrap}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}img{max-width:100%}
 .sample{border-top:1px solid #ddd;padding:.5em 0}.players{display:flex;flex-wrap:wrap;gap:1em}
 .players figure{margin:0}figcaption{font-size:.85em;color:#555}.note{color:#555;font-size:.9em}
 """
@@ -156,7 +160,8 @@ def _audio(wav: np.ndarray, caption: str) -> str:
 
 
 def html_report(results: dict, heatmap: bytes | None, samples: list[Sample], features: FeatureConfig) -> str:
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>vaegan-vc evaluation</title><style>{CSS}</style></head><body>",
+    head = f"<meta charset='utf-8'><title>vaegan-vc evaluation</title><style>{CSS}</style>"
+    parts = [f"<!doctype html><html><head>{head}</head><body>",
              "<h1>Voice conversion evaluation</h1>", *(f"<p>{html.escape(line)}</p>" for line in _intro_lines(results)),
              "<h2>Overall</h2>", _html_table(*overall_rows(results)), "<h2>Per pair</h2>", _html_table(*pair_rows(results))]
     if heatmap:
@@ -173,25 +178,29 @@ def html_report(results: dict, heatmap: bytes | None, samples: list[Sample], fea
 def _html_problems(results: dict) -> list[str]:
     out = []
     if results["failures"]:
-        out += ["<h2>Failed conversions</h2><ul>"] + [
-            f"<li>{html.escape(f['pair'])}/{html.escape(f['utt_id'])}: {html.escape(f['error'])}</li>" for f in results["failures"]] + ["</ul>"]
+        out += ["<h2>Failed conversions</h2><ul>"]
+        out += [_li(f"{f['pair']}/{f['utt_id']}: {f['error']}") for f in results["failures"]] + ["</ul>"]
     unmatched = [(name, u) for name, p in results["pairs"].items() for u in p["unmatched"]]
     if unmatched:
-        out += ["<h2>Not scored (no matching reference)</h2><ul>"] + [
-            f"<li>{html.escape(name)}/{html.escape(u['utt_id'])}: {html.escape(u['reason'])}</li>" for name, u in unmatched] + ["</ul>"]
+        out += ["<h2>Not scored (no matching reference)</h2><ul>"]
+        out += [_li(f"{name}/{u['utt_id']}: {u['reason']}") for name, u in unmatched] + ["</ul>"]
     return out
+
+
+def _li(text: str) -> str:
+    return f"<li>{html.escape(text)}</li>"
 
 
 def _html_sample(sample: Sample, features: FeatureConfig) -> str:
     panels, players = [], []
     for role, ref in sample.refs:
         try:
-            wav = ref.load(ANALYSIS_RATE)
-            panels.append((f"{role}: {ref.label}", mel_features(ref.load(features.sample_rate), features).numpy()))
+            wav = ref.load(features.sample_rate)  # once: a vocoded reference is made on each load
+            panels.append((f"{role}: {ref.label}", mel_features(wav, features).numpy()))
         except (VaeganError, ValueError, RuntimeError) as exc:  # one unshowable sample must not sink the report
             log.warning("sample %s: %s", ref.label, exc)
             continue
-        players.append(_audio(wav, f"{role}: {ref.label}"))
+        players.append(_audio(resample(wav, features.sample_rate, ANALYSIS_RATE), f"{role}: {ref.label}"))
     text = (f"<p class='note'>ASR: “{html.escape(sample.transcript)}” — reference: “{html.escape(sample.reference_text)}”</p>"
             if sample.reference_text else "")
     image = _img(mel_comparison(panels, f"{sample.pair} / {sample.utt_id}"), "mel comparison") if panels else ""

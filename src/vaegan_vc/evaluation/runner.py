@@ -28,7 +28,7 @@ FLUSH_EVERY = 20  # analyses between cache writes: an interrupted run loses litt
 
 def score(plan: Plan, analyzer: Analyzer, options: EvalOptions) -> dict:
     """All metrics of a plan → the metrics.json dict (per utterance and aggregated)."""
-    total = sum(map(len, plan.centroid_refs.values())) + len(_real_refs(plan)) + len(plan.items) + len(plan.ceiling)
+    total = sum(map(len, plan.centroid_refs.values())) + len(_real_refs(plan, options.aids)) + len(plan.items) + len(plan.ceiling)
     with tqdm(total=total, unit="utt", disable=not options.progress) as bar:
         runner = _Run(plan, analyzer, options, bar)
         centroids = runner.centroids()
@@ -41,14 +41,16 @@ def score(plan: Plan, analyzer: Analyzer, options: EvalOptions) -> dict:
     return _assemble(plan, analyzer, options, verification, converted, baseline, ceiling, real, centroids)
 
 
-def _real_refs(plan: Plan) -> dict[str, tuple[AudioRef, str, set[str]]]:
+def _real_refs(plan: Plan, aids: bool) -> dict[str, tuple[AudioRef, str, set[str]]]:
     """Real utterances the items use, by label, with their speaker and the analyses each needs.
 
-    Sources need everything: they are the reading aid "no conversion" and give the reference text.
+    Sources give the reference text; with the reading aids they are also scored in full as the
+    "no conversion" baseline.
     """
+    source_kinds = {"embedding", "world", "dnsmos", "transcript"} if aids else {"embedding", "transcript"}
     refs: dict[str, tuple[AudioRef, str, set[str]]] = {}
     for item in plan.items:
-        for ref, speaker, kinds in ((item.source_ref, item.source, {"embedding", "world", "dnsmos", "transcript"}),
+        for ref, speaker, kinds in ((item.source_ref, item.source, source_kinds),
                                     (item.target_ref, item.target, {"world", "embedding"})):
             refs.setdefault(ref.label, (ref, speaker, set()))[2].update(kinds)
     return refs
@@ -89,7 +91,7 @@ class _Run:
         """Analyses of the real utterances by label; each dict also names its "speaker"."""
         self.bar.set_description("real utterances")
         out = {}
-        for label, (ref, speaker, kinds) in _real_refs(self.plan).items():
+        for label, (ref, speaker, kinds) in _real_refs(self.plan, self.options.aids).items():
             analyses = self._analyze(ref, kinds)
             out[label] = analyses if isinstance(analyses, AudioProblem) else {**analyses, "speaker": speaker}
         return out
@@ -202,7 +204,8 @@ def _settings(plan: Plan, analyzer: Analyzer, options: EvalOptions) -> dict:
         "analysis_rate": ANALYSIS_RATE, "frame_period_ms": FRAME_PERIOD_MS, "mcep_order": MCEP_ORDER,
         "silence_db": SILENCE_DB, "f0": "WORLD DIO + StoneMask", "spectral_envelope": "WORLD CheapTrick",
         "asr": analyzer.versions["transcript"], "embedding": analyzer.versions["embedding"],
-        "dnsmos": analyzer.versions["dnsmos"], "reference_text": "given transcripts" if plan.texts else "ASR of the source utterance",
+        "dnsmos": analyzer.versions["dnsmos"],
+        "reference_text": "given transcripts" if plan.texts else "ASR of the source utterance",
         "centroid_utterances": {s: len(r) for s, r in plan.centroid_refs.items()}, "reading_aids": options.aids,
         "ceiling": bool(plan.ceiling),
     }
