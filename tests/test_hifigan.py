@@ -1,11 +1,13 @@
-"""HiFi-GAN: generator shapes, checkpoint formats and their errors, chunking, training and resume."""
+"""HiFi-GAN: generator shapes, checkpoint formats and their errors, chunking, training, resume, fine-tuning."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import importlib.metadata
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -13,14 +15,17 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from vaegan_vc import hifigan_vocoder
+from vaegan_vc import convert, hifigan_vocoder
 from vaegan_vc.audio import load_audio, mel_features
-from vaegan_vc.config import FORMAT_VERSION, FeatureConfig, feature_preset
+from vaegan_vc.checkpoint import save_model
+from vaegan_vc.config import FORMAT_VERSION, FeatureConfig, feature_preset, model_preset
+from vaegan_vc.data.dataset import Dataset
 from vaegan_vc.errors import VaeganError
 from vaegan_vc.hifigan_vocoder import HiFiGANVocoder, load_hifigan, save_generator
 from vaegan_vc.models.hifigan import (
     HIFIGAN_CONFIGS, HiFiGANGenerator, hifigan_config, receptive_field_frames,
 )
+from vaegan_vc.models.vaegan import VAEGAN
 from vaegan_vc.vocoder_cli import CONFIG_NAMES, add_vocoder_commands
 from vaegan_vc.vocoder_train import train_vocoder
 from vaegan_vc.vocoders import VOCODERS, load_vocoder, vocode_long
@@ -322,6 +327,60 @@ def test_cli_trains_a_few_steps(tmp_path):
     assert (tmp_path / "run" / "checkpoints" / "step_00000001" / "model.safetensors").is_file()
     with pytest.raises(SystemExit):
         parser.parse_args(["vocoder", "train", str(data), str(tmp_path / "r"), "--steps", "0"])
+    args = parser.parse_args(["vocoder", "train", str(data), str(tmp_path / "r"), "--finetune-from", "vae"])
+    assert args.finetune_from == Path("vae")
+
+
+# ----------------------------------------------------------------------------- fine-tuning on a VAE-GAN
+
+
+def make_vaegan(folder: Path, features: FeatureConfig = HIFI, speakers: tuple[str, ...] = ("A", "B")) -> Path:
+    """An untrained tiny VAE-GAN model folder: its reconstructions are far from the real features."""
+    save_model(folder, VAEGAN(model_preset("tiny", features.n_mels), list(speakers)), features)
+    return folder
+
+
+def test_finetuning_trains_on_vaegan_reconstructions_and_resumes(tmp_path, monkeypatch):
+    data, vae, run = make_dataset(tmp_path / "data"), make_vaegan(tmp_path / "vae"), tmp_path / "run"
+    train_vocoder(data, run, finetune_from=vae, steps=2, checkpoint_every=2, **TINY)
+    dataset, loaded = Dataset(data), convert.load_model(vae)
+    for spk in ("A", "B"):
+        stored, real = np.load(run / "finetune_mels" / f"{spk}.npy"), dataset.feature_array(spk)
+        assert stored.dtype == np.float16 and stored.shape == real.shape
+        for u in dataset.select(spk, "train"):  # each utterance decoded as its own speaker, frame for frame
+            got = stored[:, u.offset : u.offset + u.frames].astype(np.float32)
+            np.testing.assert_allclose(got, convert.convert_features(loaded, dataset.mel(u), spk).numpy(), atol=1e-3)
+            assert np.abs(got - real[:, u.offset : u.offset + u.frames]).mean() > 0.05
+    matched = json.loads((run / "run.json").read_text())["matched_to"]
+    assert matched["vaegan_model"] == str(vae.resolve())
+    assert matched["config_sha256"] == hashlib.sha256((vae / "config.json").read_bytes()).hexdigest()
+    assert json.loads((run / "checkpoints" / "step_00000002" / "config.json").read_text())["matched_to"] == matched
+
+    def recomputed(*args, **kwargs):
+        raise AssertionError("a resumed run must reuse its reconstructions")
+
+    monkeypatch.setattr(convert, "convert_features", recomputed)
+    resumed = train_vocoder(data, run, finetune_from=vae, steps=3, checkpoint_every=2, **TINY)
+    assert resumed.name == "step_00000003"
+    assert load_vocoder("hifigan", HIFI, checkpoint=run)(torch.rand(1, HIFI.n_mels, 5)).shape == (1, 5 * 256)
+    for other in (None, make_vaegan(tmp_path / "vae2")):
+        with pytest.raises(VaeganError, match=r"other settings \(finetune_from\).*--force"):
+            train_vocoder(data, run, finetune_from=other, steps=3, checkpoint_every=2, **TINY)
+
+
+def test_finetuning_needs_the_dataset_preset_and_known_speakers(tmp_path, caplog):
+    data = make_dataset(tmp_path / "data", per_speaker=2)
+    other = FeatureConfig.from_dict({**HIFI.to_dict(), "name": "other", "fmax": 7600.0})
+    with pytest.raises(VaeganError, match=r"the VAE-GAN .*vae_other uses features 'other' but dataset .*data uses 'hifigan'"):
+        train_vocoder(data, tmp_path / "run", finetune_from=make_vaegan(tmp_path / "vae_other", other), steps=1, **TINY)
+    with pytest.raises(VaeganError, match="knows none of the speakers"):
+        train_vocoder(data, tmp_path / "run", finetune_from=make_vaegan(tmp_path / "vae_cd", speakers=("C", "D")), steps=1, **TINY)
+    assert not (tmp_path / "run").exists()  # refused before RUN_DIR is touched
+    with caplog.at_level(logging.INFO, logger="vaegan_vc.vocoder_train"):
+        vae = make_vaegan(tmp_path / "vae_ac", speakers=("A", "C"))
+        train_vocoder(data, tmp_path / "run", finetune_from=vae, steps=1, checkpoint_every=1, **TINY)
+    assert "fine-tuning on A only" in caplog.text and "does not know B" in caplog.text
+    assert [p.name for p in (tmp_path / "run" / "finetune_mels").glob("*.npy")] == ["A.npy"]
 
 
 # ----------------------------------------------------------------------------- the pretrained universal V1

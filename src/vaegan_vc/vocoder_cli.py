@@ -27,7 +27,7 @@ def add_vocoder_commands(subparsers: argparse._SubParsersAction) -> None:
         "train", help="train HiFi-GAN on a prepared dataset (resumes when RUN_DIR has checkpoints)",
         description="Train HiFi-GAN on DATASET_DIR's train split. Running the same command again "
         "resumes from the newest checkpoint in RUN_DIR; any checkpoint folder there is a vocoder "
-        "for --vocoder-checkpoint.",
+        "for --vocoder-checkpoint. With --finetune-from it is matched to a trained VAE-GAN.",
     )
     train.add_argument("dataset_dir", type=Path, metavar="DATASET_DIR", help="folder written by `vaegan-vc prepare`")
     train.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="checkpoints, run.json and TensorBoard logs go here")
@@ -36,6 +36,13 @@ def add_vocoder_commands(subparsers: argparse._SubParsersAction) -> None:
         "--init", default=None, metavar="universal|PATH",
         help="start from the pretrained universal V1 ('universal'; needs the 'hifigan' feature preset) "
         "or from a vocoder file/folder; default: random",
+    )
+    train.add_argument(
+        "--finetune-from", type=Path, default=None, metavar="VAEGAN_MODEL",
+        help="match the vocoder to a trained VAE-GAN (model or run folder with the dataset's feature preset): "
+        "the generator hears its reconstructions of the training utterances, computed once into "
+        "RUN_DIR/finetune_mels/, while the losses compare with the real audio; speakers it does not "
+        "know are left out",
     )
     train.add_argument("--steps", type=_positive_int, default=100_000, help="total training steps (default: 100000)")
     train.add_argument("--batch-size", type=_positive_int, default=16, help="segments per step (default: 16)")
@@ -50,8 +57,8 @@ def _train(args: argparse.Namespace) -> int:
     from .vocoder_train import train_vocoder  # torch and tensorboard load only when a command runs
 
     folder = train_vocoder(
-        args.dataset_dir, args.run_dir, config=args.config, init=args.init, steps=args.steps,
-        batch_size=args.batch_size, segment_size=args.segment_size, device=args.device,
+        args.dataset_dir, args.run_dir, config=args.config, init=args.init, finetune_from=args.finetune_from,
+        steps=args.steps, batch_size=args.batch_size, segment_size=args.segment_size, device=args.device,
         checkpoint_every=args.checkpoint_every, force=args.force,
     )
     print(f"vocoder checkpoint: {folder}")

@@ -1,4 +1,9 @@
-"""Train or fine-tune a HiFi-GAN vocoder on a prepared dataset folder, with exact resume."""
+"""Train or fine-tune a HiFi-GAN vocoder on a prepared dataset folder, with exact resume.
+
+With `finetune_from` the generator hears a trained VAE-GAN's reconstructions instead of the real
+features, so that it learns to undo that model's smoothing (how vocoders are matched to an
+acoustic model, e.g. Tacotron 2's WaveNet, Shen et al., 2018; HiFi-GAN §4.4).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,11 @@ import dataclasses
 import json
 import logging
 import math
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -17,22 +23,32 @@ from torch import Tensor
 
 from .audio import denormalize, log_mel
 from .checkpoint import (
-    STATE_FILE, STATE_META_FILE, checkpoint_name, commit_checkpoint, flatten_optimizer, list_checkpoints,
-    load_state_dict_strict, load_tensors, read_json, save_tensors, unflatten_optimizer, write_json,
+    CONFIG_FILE, MODEL_FILE, STATE_FILE, STATE_META_FILE, checkpoint_name, commit_checkpoint,
+    flatten_optimizer, list_checkpoints, load_state_dict_strict, load_tensors, read_json, read_model_config,
+    resolve_model_dir, save_tensors, unflatten_optimizer, write_json,
 )
 from .config import FORMAT_VERSION, FeatureConfig, feature_preset
 from .data.dataset import Dataset, UtteranceRef
 from .errors import VaeganError
-from .hifigan_vocoder import UNIVERSAL, load_any_generator, resolve_device, save_generator
+from .hifigan_vocoder import UNIVERSAL, load_any_generator, resolve_device, save_generator, sha256_file
 from .models.hifigan import (
     HIFIGAN_LOSS_WEIGHTS, HiFiGANGenerator, MultiPeriodDiscriminator, MultiScaleDiscriminator,
     adversarial_loss, discriminator_loss, feature_matching_loss, hifigan_config, mel_loss,
 )
 
+if TYPE_CHECKING:
+    from .convert import LoadedModel
+
 log = logging.getLogger(__name__)
 
 RUN_FILE = "run.json"
 RUN_KIND = "hifigan-vocoder-run"
+# RUN_DIR/finetune_mels/<SPK>.npy: the VAE-GAN's reconstructions in the dataset's feature layout;
+# source.json, written last, marks a complete set and names the VAE-GAN that made it.
+FINETUNE_DIR = "finetune_mels"
+FINETUNE_SOURCE = "source.json"
+# Only the deterministic reconstructions of these splits are computed (others stay zero, never read).
+FINETUNE_SPLITS = ("train", "val")
 # Settings that may change between a run and its resumption without changing its trajectory.
 RESUMABLE_CHANGES = {"steps", "checkpoint_every", "keep_checkpoints", "log_every"}
 
@@ -46,6 +62,7 @@ class VocoderTrainConfig:
 
     config: str = "v1"
     init: str | None = None  # None (random), "universal", or a vocoder file/folder
+    finetune_from: str | None = None  # None (real features as input), or a VAE-GAN model/run folder
     steps: int = 100_000
     batch_size: int = 16
     segment_size: int = 8192  # samples per training crop (32 frames at hop 256)
@@ -95,35 +112,62 @@ class VocoderTrainState:
 # ----------------------------------------------------------------------------- data
 
 
-def _train_and_val(dataset: Dataset) -> tuple[list[UtteranceRef], list[UtteranceRef]]:
-    train = [u for u in dataset.utterances if u.split == "train"]
+def _train_and_val(dataset: Dataset, speakers: list[str]) -> tuple[list[UtteranceRef], list[UtteranceRef]]:
+    """The train and val utterances of `speakers`; val falls back to train when there is none."""
+    train = [u for u in dataset.utterances if u.split == "train" and u.speaker in speakers]
     if not train:
-        raise VaeganError(f"{dataset.folder}: no 'train' utterances to train a vocoder on")
+        raise VaeganError(f"{dataset.folder}: no 'train' utterances of {', '.join(speakers)} to train a vocoder on")
     hop = dataset.features.hop_length
     bad = [u.utt_id for u in dataset.utterances if u.samples != u.frames * hop]
     if bad:
         raise VaeganError(f"{dataset.folder}: audio and features disagree in length for {bad[:3]} (samples != frames·hop)")
-    val = [u for u in dataset.utterances if u.split == "val"] or train
+    val = [u for u in dataset.utterances if u.split == "val" and u.speaker in speakers] or train
     return train, val
 
 
+@dataclass
+class VocoderData:
+    """The utterances a run trains and validates on, and where the generator's input mels come from.
+
+    `input_mels` (speaker → [n_mels, total_frames], the dataset's layout) replaces the real
+    features as input when fine-tuning on a VAE-GAN; the loss targets stay the real audio.
+    """
+
+    dataset: Dataset
+    train: list[UtteranceRef]
+    val: list[UtteranceRef]
+    input_mels: dict[str, np.ndarray] | None = None
+    matched_to: dict | None = None  # the VAE-GAN that made `input_mels`, as recorded in run.json
+
+    def input_array(self, speaker: str) -> np.ndarray:
+        """Input features of `speaker`, float16 [n_mels, total_frames] in [0, 1]."""
+        if self.input_mels is None:
+            return self.dataset.feature_array(speaker)
+        return self.input_mels[speaker]
+
+    def input_mel(self, u: UtteranceRef) -> Tensor:
+        """One utterance's input features, float32 [n_mels, frames]."""
+        return torch.from_numpy(self.input_array(u.speaker)[:, u.offset : u.offset + u.frames].astype(np.float32))
+
+
 def sample_batch(
-    dataset: Dataset, utts: list[UtteranceRef], batch: int, frames: int, rng: np.random.Generator,
+    data: VocoderData, utts: list[UtteranceRef], batch: int, frames: int, rng: np.random.Generator,
 ) -> tuple[Tensor, Tensor]:
-    """Aligned random crops: features [B, n_mels, frames] in [0, 1] and audio [B, frames·hop].
+    """Aligned random crops: input features [B, n_mels, frames] in [0, 1] and real audio [B, frames·hop].
 
     An utterance shorter than the crop is padded with silence (feature 0, sample 0).
     """
-    hop = dataset.features.hop_length
-    mels = np.zeros((batch, dataset.features.n_mels, frames), dtype=np.float32)
+    features = data.dataset.features
+    hop = features.hop_length
+    mels = np.zeros((batch, features.n_mels, frames), dtype=np.float32)
     wavs = np.zeros((batch, frames * hop), dtype=np.float32)
     for b, i in enumerate(rng.integers(0, len(utts), size=batch)):
         u = utts[i]
         start = int(rng.integers(0, max(1, u.frames - frames + 1)))
         n = min(frames, u.frames - start)
         f0, a0 = u.offset + start, u.audio_offset + start * hop
-        mels[b, :, :n] = dataset.feature_array(u.speaker)[:, f0 : f0 + n]
-        wavs[b, : n * hop] = dataset.audio_array(u.speaker)[a0 : a0 + n * hop] / 32768.0
+        mels[b, :, :n] = data.input_array(u.speaker)[:, f0 : f0 + n]
+        wavs[b, : n * hop] = data.dataset.audio_array(u.speaker)[a0 : a0 + n * hop] / 32768.0
     return torch.from_numpy(mels), torch.from_numpy(wavs)
 
 
@@ -248,17 +292,18 @@ def train_step(state: VocoderTrainState, mel: Tensor, wav: Tensor, lr: float) ->
 
 
 @torch.inference_mode()
-def validate(
-    state: VocoderTrainState, dataset: Dataset, utts: list[UtteranceRef],
-) -> tuple[float, list[Tensor]]:
-    """Mean ln-mel L1 of the vocoded validation utterances, and their waveforms [N] (CPU)."""
+def validate(state: VocoderTrainState, data: VocoderData) -> tuple[float, list[Tensor]]:
+    """Mean ln-mel L1 between real and vocoded validation utterances, and their waveforms [N] (CPU).
+
+    The vocoder hears the run's input mels: when fine-tuning, the VAE-GAN's reconstructions.
+    """
     state.generator.eval()
     errors, wavs = [], []
     hop = state.features.hop_length
-    for u in utts[: state.cfg.val_utterances]:
+    for u in data.val[: state.cfg.val_utterances]:
         frames = min(u.frames, state.cfg.val_max_frames)
-        mel = dataset.mel(u)[:, :frames].to(state.device)
-        wav = torch.from_numpy(dataset.wav(u)[: frames * hop]).to(state.device)
+        mel = data.input_mel(u)[:, :frames].to(state.device)
+        wav = torch.from_numpy(data.dataset.wav(u)[: frames * hop]).to(state.device)
         wav_hat = state.generator(denormalize(mel[None], state.features))
         errors.append(float(mel_loss(log_mel(wav[None], state.features), log_mel(wav_hat, state.features))))
         wavs.append(wav_hat[0].cpu())
@@ -269,12 +314,18 @@ def validate(
 # ----------------------------------------------------------------------------- checkpoints
 
 
-def save_checkpoint(state: VocoderTrainState, run_dir: Path) -> Path:
-    """Deployable generator + resumable state, written under a temp name and renamed into place."""
+def save_checkpoint(state: VocoderTrainState, run_dir: Path, matched_to: dict | None = None) -> Path:
+    """Deployable generator + resumable state, written under a temp name and renamed into place.
+
+    `matched_to` (the VAE-GAN a fine-tuned vocoder was matched to) is added to its config.json.
+    """
     final = run_dir / "checkpoints" / checkpoint_name(state.step)
     tmp = final.with_name(f".{final.name}.partial")
     shutil.rmtree(tmp, ignore_errors=True)
     save_generator(tmp, state.generator, state.features)
+    if matched_to is not None:
+        config = read_json(tmp / CONFIG_FILE, "vocoder config")
+        write_json(tmp / CONFIG_FILE, {**config, "matched_to": matched_to})
     opt_g_tensors, opt_g_meta = flatten_optimizer("opt_g", state.opt_g)
     opt_d_tensors, opt_d_meta = flatten_optimizer("opt_d", state.opt_d)
     tensors = {
@@ -311,6 +362,121 @@ def load_checkpoint(state: VocoderTrainState, folder: Path) -> None:
     state.step = int(meta["step"])
 
 
+# ----------------------------------------------------------------------------- fine-tuning on a VAE-GAN
+
+
+def vaegan_record(folder: Path) -> dict:
+    """What identifies a VAE-GAN model folder: its path and the sha256 of its config and weights."""
+    return {
+        "vaegan_model": str(folder.resolve()),
+        "config_sha256": sha256_file(folder / CONFIG_FILE),
+        "weights_sha256": sha256_file(folder / MODEL_FILE),
+    }
+
+
+def check_finetune_model(path: str, dataset: Dataset) -> tuple[Path, list[str]]:
+    """The VAE-GAN model folder named by `path` (model or run folder) and the dataset speakers it knows.
+
+    Its features must be the dataset's. Speakers it does not know are left out of the run, with a
+    log line: a vocoder matched to a VAE-GAN only ever vocodes that model's speakers.
+    """
+    folder = resolve_model_dir(Path(path))
+    _, features, model_speakers = read_model_config(folder)
+    features.check_compatible(dataset.features, f"the VAE-GAN {folder}", f"dataset {dataset.folder}")
+    known = [s for s in dataset.speakers if s in model_speakers]
+    if not known:
+        raise VaeganError(
+            f"the VAE-GAN {folder} knows none of the speakers of dataset {dataset.folder} "
+            f"(model: {', '.join(model_speakers)}; dataset: {', '.join(dataset.speakers)})"
+        )
+    unknown = [s for s in dataset.speakers if s not in model_speakers]
+    if unknown:
+        log.info("fine-tuning on %s only: the VAE-GAN %s does not know %s", ", ".join(known), folder, ", ".join(unknown))
+    return folder, known
+
+
+def reconstruct_speaker(loaded: LoadedModel, dataset: Dataset, speaker: str, utts: list[UtteranceRef]) -> np.ndarray:
+    """`utts` of `speaker` encoded and decoded by the VAE-GAN as `speaker` itself (μ, no sampling).
+
+    float16 [n_mels, total_frames] in the layout of the dataset's features; frames of other
+    utterances stay 0. The VAE-GAN keeps the frame count, so the input stays aligned with the audio.
+    """
+    from .convert import convert_features  # imports plotting: only when fine-tuning
+
+    out = np.zeros(dataset.feature_array(speaker).shape, dtype=np.float16)
+    for u in utts:
+        mel_hat = convert_features(loaded, dataset.mel(u), speaker)  # [n_mels, frames]
+        out[:, u.offset : u.offset + u.frames] = mel_hat.numpy().astype(np.float16)
+    return out
+
+
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    """np.save under a temp name, then rename: an interrupted run never leaves a truncated array."""
+    tmp = path.with_name(f".{path.name}.partial")
+    with open(tmp, "wb") as f:
+        np.save(f, array)
+    os.replace(tmp, path)
+
+
+def write_finetune_mels(
+    run_dir: Path, dataset: Dataset, model_dir: Path, utts: list[UtteranceRef], device: str,
+) -> dict:
+    """Write RUN_DIR/finetune_mels/<SPK>.npy for the speakers of `utts`, then source.json; returns its record."""
+    from .convert import load_model
+
+    loaded = load_model(model_dir, device)
+    folder = run_dir / FINETUNE_DIR
+    folder.mkdir(exist_ok=True)
+    speakers = list(dict.fromkeys(u.speaker for u in utts))
+    for speaker in speakers:
+        mine = [u for u in utts if u.speaker == speaker]
+        log.info("reconstructing %d utterances of %s with the VAE-GAN %s", len(mine), speaker, model_dir)
+        _save_npy(folder / f"{speaker}.npy", reconstruct_speaker(loaded, dataset, speaker, mine))
+    record = {**vaegan_record(model_dir), "speakers": speakers, "splits": list(FINETUNE_SPLITS)}
+    write_json(folder / FINETUNE_SOURCE, record)
+    return record
+
+
+def _load_input_array(path: Path, dataset: Dataset, speaker: str) -> np.ndarray:
+    try:
+        array = np.load(path, mmap_mode="r")
+    except (OSError, ValueError) as exc:
+        raise VaeganError(f"{path}: unreadable VAE-GAN reconstructions ({exc}); use --force to recompute") from None
+    expected = dataset.feature_array(speaker).shape
+    if array.shape != expected:
+        raise VaeganError(
+            f"{path}: shape {list(array.shape)}, but the dataset's features of {speaker} are {list(expected)}; "
+            "use --force to recompute"
+        )
+    return array
+
+
+def finetune_mels(
+    run_dir: Path, dataset: Dataset, model_dir: Path, utts: list[UtteranceRef], device: str,
+) -> tuple[dict[str, np.ndarray], dict]:
+    """The VAE-GAN's reconstructions of `utts` (speaker → memory-mapped array) and who made them.
+
+    Computed once per run. A resumed run reuses them, so its inputs stay the same even when the
+    VAE-GAN run folder has moved on to a newer checkpoint (that is logged).
+    """
+    source = run_dir / FINETUNE_DIR / FINETUNE_SOURCE
+    if source.is_file():
+        record = read_json(source, "description of the VAE-GAN reconstructions")
+        now = vaegan_record(model_dir)
+        if {k: record.get(k) for k in now} != now:
+            log.warning(
+                "reusing the reconstructions made by %s (weights %s…); %s now differs; --force recomputes them",
+                record.get("vaegan_model"), str(record.get("weights_sha256"))[:12], model_dir,
+            )
+        else:
+            log.info("reusing the VAE-GAN reconstructions in %s", source.parent)
+    else:
+        record = write_finetune_mels(run_dir, dataset, model_dir, utts, device)
+    speakers = dict.fromkeys(u.speaker for u in utts)
+    mels = {s: _load_input_array(source.parent / f"{s}.npy", dataset, s) for s in speakers}
+    return mels, record
+
+
 # ----------------------------------------------------------------------------- run folder
 
 
@@ -335,6 +501,7 @@ def prepare_run_dir(run_dir: Path, info: dict, force: bool) -> bool:
     if force:
         shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
         shutil.rmtree(run_dir / "tensorboard", ignore_errors=True)
+        shutil.rmtree(run_dir / FINETUNE_DIR, ignore_errors=True)
         existing.unlink(missing_ok=True)
     elif existing.is_file():
         old, new = _trajectory(read_json(existing, "vocoder run description")), _trajectory(info)
@@ -358,45 +525,51 @@ def _log_scalars(writer, losses: dict[str, float], lr: float, step: int) -> None
     writer.add_scalar("train/lr", lr, step)
 
 
-def _checkpoint(state: VocoderTrainState, run_dir: Path, dataset: Dataset, val: list[UtteranceRef], writer) -> Path:
-    val_l1, wavs = validate(state, dataset, val)
+def _checkpoint(state: VocoderTrainState, run_dir: Path, data: VocoderData, writer) -> Path:
+    val_l1, wavs = validate(state, data)
     writer.add_scalar("val/mel_l1", val_l1, state.step)
     for i, wav in enumerate(wavs[:2]):
         writer.add_audio(f"val/{i}", wav.clamp(-1, 1), state.step, sample_rate=state.features.sample_rate)
-    folder = save_checkpoint(state, run_dir)
+    folder = save_checkpoint(state, run_dir, data.matched_to)
     log.info("step %d: val mel L1 %.4f, saved %s", state.step, val_l1, folder)
     return folder
 
 
 def open_run(
     dataset_dir: Path, run_dir: Path, cfg: VocoderTrainConfig, device: str, force: bool,
-) -> tuple[Dataset, list[UtteranceRef], list[UtteranceRef], VocoderTrainState]:
-    """Check the dataset and RUN_DIR, build the models, and restore the newest checkpoint if any."""
+) -> tuple[VocoderData, VocoderTrainState]:
+    """Check the dataset (and VAE-GAN) and RUN_DIR, build the models, restore the newest checkpoint if any."""
     dataset = Dataset(dataset_dir)
     features = dataset.features
     if cfg.init == UNIVERSAL:
         feature_preset("hifigan").check_compatible(features, "the universal HiFi-GAN", f"dataset {dataset_dir}")
     if cfg.segment_size <= 0 or cfg.segment_size % features.hop_length:
         raise VaeganError(f"segment size {cfg.segment_size} must be a positive multiple of the hop ({features.hop_length})")
-    train, val = _train_and_val(dataset)
-    resume = prepare_run_dir(run_dir, _run_info(cfg, features, dataset_dir), force)
-    state = build_state(cfg, features, torch.device(resolve_device(device)), resuming=resume)
+    model_dir, speakers = None, dataset.speakers
+    if cfg.finetune_from is not None:  # checked before RUN_DIR is touched
+        model_dir, speakers = check_finetune_model(cfg.finetune_from, dataset)
+    data = VocoderData(dataset, *_train_and_val(dataset, speakers))
+    info = _run_info(cfg, features, dataset_dir)
+    resume = prepare_run_dir(run_dir, info, force)
+    device = resolve_device(device)
+    if model_dir is not None:
+        utts = list(dict.fromkeys(data.train + data.val))  # val may be train itself
+        data.input_mels, data.matched_to = finetune_mels(run_dir, dataset, model_dir, utts, device)
+        write_json(run_dir / RUN_FILE, {**info, "matched_to": data.matched_to})
+    state = build_state(cfg, features, torch.device(device), resuming=resume)
     if resume:
         load_checkpoint(state, list_checkpoints(run_dir)[-1])
         log.info("resuming %s from step %d", run_dir, state.step)
-    return dataset, train, val, state
+    return data, state
 
 
-def fit(
-    state: VocoderTrainState, dataset: Dataset, train: list[UtteranceRef], val: list[UtteranceRef],
-    run_dir: Path, progress: bool = True,
-) -> Path:
+def fit(state: VocoderTrainState, data: VocoderData, run_dir: Path, progress: bool = True) -> Path:
     """Train up to `state.cfg.steps`, logging and checkpointing; returns the newest checkpoint."""
     from torch.utils.tensorboard import SummaryWriter  # heavy: only when training
     from tqdm import tqdm
 
     cfg = state.cfg
-    steps_per_epoch = max(1, math.ceil(len(train) / cfg.batch_size))
+    steps_per_epoch = max(1, math.ceil(len(data.train) / cfg.batch_size))
     frames = cfg.segment_size // state.features.hop_length
     existing = list_checkpoints(run_dir)
     last = existing[-1] if existing else None
@@ -405,7 +578,7 @@ def fit(
     try:
         while state.step < cfg.steps:
             lr = lr_at(cfg, state.step, steps_per_epoch)
-            mel, wav = sample_batch(dataset, train, cfg.batch_size, frames, step_rng(cfg.seed, state.step))
+            mel, wav = sample_batch(data, data.train, cfg.batch_size, frames, step_rng(cfg.seed, state.step))
             try:
                 losses = train_step(state, mel, wav, lr)
             except NonFiniteLoss as exc:
@@ -416,7 +589,7 @@ def fit(
             if state.step % cfg.log_every == 0:
                 _log_scalars(writer, losses, lr, state.step)
             if state.step % cfg.checkpoint_every == 0 or state.step == cfg.steps:
-                last = _checkpoint(state, run_dir, dataset, val, writer)
+                last = _checkpoint(state, run_dir, data, writer)
     finally:
         bar.close()
         writer.close()
@@ -428,6 +601,7 @@ def train_vocoder(
     run_dir: Path,
     config: str = "v1",
     init: str | Path | None = None,
+    finetune_from: str | Path | None = None,
     steps: int = 100_000,
     batch_size: int = 16,
     segment_size: int = 8192,
@@ -440,15 +614,19 @@ def train_vocoder(
     """Train HiFi-GAN `config` on DATASET_DIR's train split; resume from RUN_DIR when it has checkpoints.
 
     `init`: None (random), 'universal' (the pretrained V1; the dataset must use the 'hifigan'
-    preset), or a vocoder file/folder. `overrides` set any other `VocoderTrainConfig` field.
+    preset), or a vocoder file/folder. `finetune_from`: a VAE-GAN model or run folder with the
+    dataset's features; the generator then hears its reconstructions of the utterances (computed
+    once into RUN_DIR/finetune_mels/) while the losses compare with the real audio, and only the
+    speakers it knows are used. `overrides` set any other `VocoderTrainConfig` field.
     Returns the newest checkpoint folder (its model.safetensors + config.json is a vocoder).
     """
     if steps < 1:
         raise VaeganError(f"steps must be at least 1, got {steps}")
     cfg = VocoderTrainConfig(
-        config=config, init=None if init is None else str(init), steps=steps, batch_size=batch_size,
+        config=config, init=None if init is None else str(init),
+        finetune_from=None if finetune_from is None else str(finetune_from), steps=steps, batch_size=batch_size,
         segment_size=segment_size, checkpoint_every=checkpoint_every, **overrides,
     )
     run_dir = Path(run_dir)
-    dataset, train, val, state = open_run(Path(dataset_dir), run_dir, cfg, device, force)
-    return fit(state, dataset, train, val, run_dir, progress)
+    data, state = open_run(Path(dataset_dir), run_dir, cfg, device, force)
+    return fit(state, data, run_dir, progress)
