@@ -1,7 +1,6 @@
 """The command line end to end: prepare → train (tiny, a few steps) → resume → convert → export."""
 
 import json
-import shutil
 import subprocess
 import sys
 

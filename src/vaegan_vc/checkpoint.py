@@ -171,8 +171,11 @@ def commit_checkpoint(tmp_folder: Path, final_folder: Path, keep: int) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def resolve_model_dir(path: Path) -> Path:
-    """A model folder, or a run folder (→ its newest checkpoint). Clear error otherwise."""
+def resolve_model_dir(path: Path, what: str = "model") -> Path:
+    """A model folder, or a run folder (→ its newest checkpoint). Clear error otherwise.
+
+    `what` names the kind of model in the error ("model", "vocoder").
+    """
     path = Path(path)
     if (path / CONFIG_FILE).is_file() and (path / MODEL_FILE).is_file():
         return path
@@ -180,5 +183,5 @@ def resolve_model_dir(path: Path) -> Path:
     if checkpoints:
         return checkpoints[-1]
     if not path.exists():
-        raise VaeganError(f"{path}: no such model or run folder")
-    raise VaeganError(f"{path}: neither a model folder ({MODEL_FILE} + {CONFIG_FILE}) nor a run folder with checkpoints")
+        raise VaeganError(f"{path}: no such {what} or run folder")
+    raise VaeganError(f"{path}: neither a {what} folder ({MODEL_FILE} + {CONFIG_FILE}) nor a run folder with checkpoints")

@@ -12,22 +12,48 @@ from .errors import VaeganError
 FORMAT_VERSION = 1
 
 
-def _from_dict(cls, data: dict[str, Any], what: str):
-    """Build a dataclass from a dict, refusing unknown keys so that typos never pass silently."""
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(data) - names
-    if unknown:
-        raise VaeganError(f"{what}: unknown keys {sorted(unknown)}")
-    return cls(**data)
+def _as_lists(value: Any) -> Any:
+    return [_as_lists(v) for v in value] if isinstance(value, (list, tuple)) else value
+
+
+def _as_tuples(value: Any) -> Any:
+    return tuple(_as_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+class JsonConfig:
+    """to_dict / from_dict for the frozen config dataclasses saved inside artifacts.
+
+    Tuples are written as JSON lists and come back as tuples, so a config read from disk equals
+    the one written; unknown keys are refused, so that typos never pass silently.
+    """
+
+    what = "config"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: _as_lists(v) for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]):
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = set(data) - set(fields)
+        if unknown:
+            raise VaeganError(f"{cls.what}: unknown keys {sorted(unknown)}")
+        data = {k: _as_tuples(v) if "tuple" in str(fields[k].type) else v for k, v in data.items()}
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise VaeganError(f"{cls.what}: {exc}") from None
 
 
 @dataclass(frozen=True)
-class FeatureConfig:
+class FeatureConfig(JsonConfig):
     """How audio becomes the model's log-mel features, and back.
 
     Features are always stored and modelled in [0, 1] ("normalised"); `log` says which log
     convention the vocoder expects (`db`: the seed's 20·log10, `ln`: HiFi-GAN's natural log).
     """
+
+    what = "feature config"
 
     name: str
     sample_rate: int
@@ -46,13 +72,6 @@ class FeatureConfig:
     @property
     def frames_per_second(self) -> float:
         return self.sample_rate / self.hop_length
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "FeatureConfig":
-        return _from_dict(cls, data, "feature config")
 
     def check_compatible(self, other: "FeatureConfig", what: str, other_what: str) -> None:
         """Raise a clear error naming both presets when two feature configs differ."""
@@ -89,8 +108,10 @@ def feature_preset(name: str) -> FeatureConfig:
 
 
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(JsonConfig):
     """Widths and depths of the VAE-GAN. `seed` is the paper's size, `tiny` is for tests."""
+
+    what = "model config"
 
     name: str = "seed"
     n_mels: int = 128
@@ -110,12 +131,6 @@ class ModelConfig:
         """Factor by which mel height and time shrink in the latent (two stride-2 convs)."""
         return 4
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
-        return _from_dict(cls, data, "model config")
 
 
 def model_preset(name: str, n_mels: int) -> ModelConfig:
@@ -142,8 +157,10 @@ def default_loss_weights() -> dict[str, float]:
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(JsonConfig):
     """Everything that decides a training trajectory (saved in the run folder, checked on resume)."""
+
+    what = "train config"
 
     steps: int = 100_000
     batch_size: int = 4
@@ -155,15 +172,3 @@ class TrainConfig:
     keep_checkpoints: int = 3
     val_crops: int = 16  # validation crops per speaker
     loss_weights: dict[str, float] = field(default_factory=default_loss_weights)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["betas"] = list(self.betas)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
-        data = dict(data)
-        if "betas" in data:
-            data["betas"] = tuple(data["betas"])
-        return _from_dict(cls, data, "train config")

@@ -13,7 +13,7 @@ from torch import Tensor
 
 from .audio import denormalize
 from .checkpoint import (
-    CONFIG_FILE, MODEL_FILE, list_checkpoints, load_state_dict_strict, load_tensors, read_json,
+    CONFIG_FILE, MODEL_FILE, load_state_dict_strict, load_tensors, read_json, resolve_model_dir,
     save_tensors, write_json,
 )
 from .config import FORMAT_VERSION, FeatureConfig, feature_preset
@@ -191,20 +191,9 @@ def read_vocoder_config(folder: Path) -> tuple[HiFiGANConfig, FeatureConfig]:
         raise VaeganError(f"{path}: incomplete vocoder config ({exc})") from None
 
 
-def resolve_vocoder_dir(path: Path) -> Path:
-    """A vocoder folder, or a vocoder run folder (→ its newest checkpoint)."""
-    path = Path(path)
-    if (path / MODEL_FILE).is_file() and (path / CONFIG_FILE).is_file():
-        return path
-    checkpoints = list_checkpoints(path)
-    if checkpoints:
-        return checkpoints[-1]
-    raise VaeganError(f"{path}: neither a vocoder folder ({MODEL_FILE} + {CONFIG_FILE}) nor a run folder with checkpoints")
-
-
 def load_trained_generator(folder: Path) -> tuple[HiFiGANGenerator, FeatureConfig]:
     """A folder written by `save_generator` → generator (weight norm removed) and its features."""
-    folder = resolve_vocoder_dir(folder)
+    folder = resolve_model_dir(folder, "vocoder")
     cfg, features = read_vocoder_config(folder)
     cfg.check_hop(features.hop_length)
     if cfg.n_mels != features.n_mels:

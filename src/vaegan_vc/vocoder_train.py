@@ -27,7 +27,7 @@ from .checkpoint import (
     flatten_optimizer, list_checkpoints, load_state_dict_strict, load_tensors, read_json, read_model_config,
     resolve_model_dir, save_tensors, unflatten_optimizer, write_json,
 )
-from .config import FORMAT_VERSION, FeatureConfig, feature_preset
+from .config import FORMAT_VERSION, FeatureConfig, JsonConfig, feature_preset
 from .data.dataset import Dataset, UtteranceRef
 from .errors import VaeganError
 from .hifigan_vocoder import UNIVERSAL, load_any_generator, resolve_device, save_generator, sha256_file
@@ -54,11 +54,13 @@ RESUMABLE_CHANGES = {"steps", "checkpoint_every", "keep_checkpoints", "log_every
 
 
 @dataclass(frozen=True)
-class VocoderTrainConfig:
+class VocoderTrainConfig(JsonConfig):
     """Everything that decides a vocoder training trajectory (saved in run.json, checked on resume).
 
     Defaults are the paper's (Kong et al., 2020; jik876/hifi-gan config_v1.json).
     """
+
+    what = "vocoder train config"
 
     config: str = "v1"
     init: str | None = None  # None (random), "universal", or a vocoder file/folder
@@ -77,20 +79,6 @@ class VocoderTrainConfig:
     val_max_frames: int = 512  # validation audio is cropped to this many frames (~6 s at 22 kHz)
     loss_weights: dict[str, float] = field(default_factory=lambda: dict(HIFIGAN_LOSS_WEIGHTS))
 
-    def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["betas"] = list(self.betas)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "VocoderTrainConfig":
-        data = dict(data)
-        unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise VaeganError(f"vocoder train config: unknown keys {sorted(unknown)}")
-        if "betas" in data:
-            data["betas"] = tuple(data["betas"])
-        return cls(**data)
 
 
 @dataclass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -13,17 +12,20 @@ from torch import Tensor, nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm, weight_norm
 
+from ..config import JsonConfig
 from ..errors import VaeganError
 
 LRELU_SLOPE = 0.1
 
 
 @dataclass(frozen=True)
-class HiFiGANConfig:
+class HiFiGANConfig(JsonConfig):
     """Generator sizes (the paper's V1/V2/V3, plus `tiny` for tests) and discriminator width.
 
     `disc_divisor` divides every discriminator width (1 = the paper's discriminators).
     """
+
+    what = "HiFi-GAN config"
 
     name: str
     n_mels: int
@@ -39,26 +41,6 @@ class HiFiGANConfig:
     def hop_length(self) -> int:
         """Samples per mel frame: the product of the upsampling factors."""
         return math.prod(self.upsample_rates)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "HiFiGANConfig":
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - names
-        if unknown:
-            raise VaeganError(f"HiFi-GAN config: unknown keys {sorted(unknown)}")
-        data = dict(data)
-        for key in ("upsample_rates", "upsample_kernel_sizes", "resblock_kernel_sizes"):
-            if key in data:
-                data[key] = tuple(data[key])
-        if "resblock_dilation_sizes" in data:
-            data["resblock_dilation_sizes"] = tuple(tuple(d) for d in data["resblock_dilation_sizes"])
-        try:
-            return cls(**data)
-        except TypeError as exc:
-            raise VaeganError(f"HiFi-GAN config: {exc}") from None
 
     def check_hop(self, hop_length: int) -> None:
         """The generator must turn one frame into exactly `hop_length` samples."""
@@ -246,6 +228,20 @@ def _width(channels: int, divisor: int) -> int:
     return max(1, channels // divisor)
 
 
+def _conv_stack(convs: nn.ModuleList, post: nn.Module, x: Tensor) -> tuple[Tensor, list[Tensor]]:
+    """Run a discriminator's convs (LeakyReLU after each) and its output conv.
+
+    Returns (scores flattened to [B, ·], every layer's feature map for feature matching).
+    """
+    fmaps = []
+    for conv in convs:
+        x = F.leaky_relu(conv(x), LRELU_SLOPE)
+        fmaps.append(x)
+    x = post(x)
+    fmaps.append(x)
+    return x.flatten(1), fmaps
+
+
 class PeriodDiscriminator(nn.Module):
     """Looks at every `period`-th sample: wav [B, N] folded to [B, 1, N/p, p], 2-D convs along time.
 
@@ -269,13 +265,7 @@ class PeriodDiscriminator(nn.Module):
         if pad:
             wav = F.pad(wav, (0, pad), mode="reflect")
         x = wav.view(b, 1, -1, self.period)
-        fmaps = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), LRELU_SLOPE)
-            fmaps.append(x)
-        x = self.conv_post(x)
-        fmaps.append(x)
-        return x.flatten(1), fmaps
+        return _conv_stack(self.convs, self.conv_post, x)
 
 
 class ScaleDiscriminator(nn.Module):
@@ -299,13 +289,7 @@ class ScaleDiscriminator(nn.Module):
 
     def forward(self, wav: Tensor) -> tuple[Tensor, list[Tensor]]:
         x = wav.unsqueeze(1)
-        fmaps = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), LRELU_SLOPE)
-            fmaps.append(x)
-        x = self.conv_post(x)
-        fmaps.append(x)
-        return x.flatten(1), fmaps
+        return _conv_stack(self.convs, self.conv_post, x)
 
 
 class MultiPeriodDiscriminator(nn.Module):
