@@ -10,6 +10,7 @@ import platform
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +24,8 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
                         help="VCC2016 folder with one sub-folder per speaker (default: %(default)s)")
     parser.add_argument("--work-dir", type=Path, default=None,
                         help="keep scratch data here (created if missing) instead of a temporary folder")
+    parser.add_argument("--wait-idle", type=float, default=0.0, metavar="SECONDS",
+                        help="before each measurement, wait up to this long for other processes to leave the CPUs idle")
 
 
 @contextlib.contextmanager
@@ -85,9 +88,51 @@ def cpu_seconds() -> float:
 
 
 def cpu_share(cpu: float, wall: float, cores: int) -> str:
-    """How many of `cores` the timed code kept busy; well under `cores` means waiting or other
-    processes competing for the CPUs, so the figure beside it is pessimistic."""
+    """How many of `cores` the timed code kept busy (its own CPU seconds over wall seconds)."""
     return f"CPU {cpu / wall:.2f}/{cores} cores"
+
+
+def _busy_seconds() -> float:
+    """CPU time the whole machine has been busy since boot (all processes, steal included)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """Cores kept busy by this process (and its children) and by everything else, over a block.
+
+    Other processes competing for the CPUs make every figure beside them pessimistic.
+    """
+
+    def __enter__(self) -> "CpuMeter":
+        self._own, self._busy, self._wall = cpu_seconds(), _busy_seconds(), time.perf_counter()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.wall = time.perf_counter() - self._wall
+        self.own = (cpu_seconds() - self._own) / self.wall
+        self.others = max(0.0, (_busy_seconds() - self._busy) / self.wall - self.own)
+
+    def __str__(self) -> str:
+        return f"CPU: this {self.own:.2f}, others {self.others:.2f} of {os.cpu_count()} cores"
+
+
+def wait_for_idle(timeout: float, threshold: float = 0.2, window: float = 2.0) -> None:
+    """Wait (at most `timeout` s) until other processes use under `threshold` cores for `window` s.
+
+    On a shared machine a competitor makes torch's thread pool wait at every parallel region, and
+    small-tensor code (crop sampling, Griffin-Lim) then runs several times slower.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with CpuMeter() as cpu:
+            time.sleep(window)
+        if cpu.others < threshold:
+            return
+    if timeout > 0:
+        print(f"  [still busy after waiting {timeout:g} s: others use {cpu.others:.2f} cores]", flush=True)
 
 
 def prepare_pair_dataset(data: Path, out: Path, workers: int | None = None) -> Path:

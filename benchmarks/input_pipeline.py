@@ -2,9 +2,10 @@
 
 Each dataset is measured in a fresh Python process, so that one's memory-mapped pages never
 count towards the other's. Memory comes from /proc/self/status: RssAnon is the process's own
-memory (it must stay flat); RssFile counts pages of the memory-mapped feature files that have
-been read, which the kernel can drop at any time, so VmRSS grows up to the size of the features
-on disk without the process owning that memory.
+memory (it must stay flat); RssFile counts file-backed pages, among them those of the
+memory-mapped feature files that have been read ("features", from /proc/self/smaps), which the
+kernel can drop at any time, so VmRSS grows up to the size of the features on disk without the
+process owning that memory.
 
     python benchmarks/input_pipeline.py                    # 2 speakers (SF1, TM1) vs all 10
     python benchmarks/input_pipeline.py --small DS2 --large DS10 --crops 50000
@@ -20,56 +21,80 @@ import sys
 import time
 from pathlib import Path
 
-from common import PAIR_SPEAKERS, add_common_args, check_data, cpu_seconds, cpu_share, environment, memory_mib, work_dir
+from common import PAIR_SPEAKERS, CpuMeter, add_common_args, check_data, environment, memory_mib, wait_for_idle, work_dir
 
 TARGET_CROPS_PER_S = 2000
+# An early reading: features are stored [n_mels, frames], so one crop touches n_mels pages, and the
+# kernel maps in neighbouring cached pages on each fault; the mapped features saturate early.
+EARLY_CROPS = 64
 
 
-def measure(folder: Path, crop: int, batches: list[int], n_crops: int, seconds: float, threads: int) -> dict:
+def mapped_mib(folder: Path) -> float:
+    """Resident pages of the memory-mapped files under `folder`, from /proc/self/smaps, in MiB."""
+    prefix, total, inside = str(folder.resolve()), 0, False
+    with open("/proc/self/smaps") as f:
+        for line in f:
+            first = line.split(maxsplit=1)[0]
+            if "-" in first and not first.endswith(":"):  # a mapping's header line
+                inside = line.rstrip().split()[-1].startswith(prefix)
+            elif inside and first == "Rss:":
+                total += int(line.split()[1])
+    return total / 1024
+
+
+def measure(folder: Path, crop: int, batches: list[int], n_crops: int, seconds: float, threads: int, wait_idle: float) -> dict:
     """Runs in a fresh process: memory after each stage, then crops/s per batch size."""
     import torch
 
     from vaegan_vc.data.dataset import CropSampler, Dataset
 
     torch.set_num_threads(threads)
-    result = {"memory": {"after imports": memory_mib()}}
+
+    def snapshot() -> dict[str, float]:
+        return {**memory_mib(), "mapped": mapped_mib(folder)}
+
+    result = {"memory": {"after imports": snapshot()}}
     dataset = Dataset(folder)
     sampler = CropSampler(dataset, dataset.speakers, crop, torch.device("cpu"))
-    result["memory"]["after Dataset + CropSampler"] = memory_mib()
+    result["memory"]["after Dataset + CropSampler"] = snapshot()
     result["features_mib"] = sum(f.stat().st_size for f in (folder / "features").glob("*.npy")) / 2**20
     result["speakers"] = len(dataset.speakers)
     result["train_frames"] = sum(u.frames for u in dataset.utterances if u.split == "train")
 
     rng = torch.Generator().manual_seed(0)
     speakers = dataset.speakers
-    done, calls, batch = 0, 0, max(batches)
+    done, calls, batch = 0, 0, EARLY_CROPS // 2
     start = time.perf_counter()
     while done < n_crops:
         sampler.sample(speakers[calls % len(speakers)], batch, rng)
         done, calls = done + batch, calls + 1
+        if done == EARLY_CROPS:
+            result["memory"][f"after {done} crops"] = snapshot()
     result["first_pass_crops_per_s"] = done / (time.perf_counter() - start)
-    result["memory"][f"after {done} crops"] = memory_mib()
+    result["memory"][f"after {done} crops"] = snapshot()
 
     result["crops_per_s"] = {}
     for batch in batches:
+        wait_for_idle(wait_idle)
         for i in range(10):  # warm-up
             sampler.sample(speakers[i % len(speakers)], batch, rng)
-        calls, cpu, start = 0, cpu_seconds(), time.perf_counter()
-        while (elapsed := time.perf_counter() - start) < seconds:
-            sampler.sample(speakers[calls % len(speakers)], batch, rng)
-            calls += 1
+        calls, start = 0, time.perf_counter()
+        with CpuMeter() as cpu:
+            while time.perf_counter() - start < seconds:
+                sampler.sample(speakers[calls % len(speakers)], batch, rng)
+                calls += 1
         result["crops_per_s"][str(batch)] = {
-            "crops_per_s": calls * batch / elapsed, "ms_per_call": elapsed / calls * 1000,
-            "cpu": cpu_share(cpu_seconds() - cpu, elapsed, threads),
+            "crops_per_s": calls * batch / cpu.wall, "ms_per_call": cpu.wall / calls * 1000, "cpu": str(cpu),
         }
-    result["memory"]["at the end"] = memory_mib()
+    result["memory"]["at the end"] = snapshot()
     return result
 
 
 def run_child(folder: Path, args: argparse.Namespace) -> dict:
     cmd = [
         sys.executable, __file__, "--child", str(folder), "--crop", str(args.crop), "--crops", str(args.crops),
-        "--seconds", str(args.seconds), "--threads", str(args.threads), "--batches", *map(str, args.batches),
+        "--seconds", str(args.seconds), "--threads", str(args.threads), "--wait-idle", str(args.wait_idle),
+        "--batches", *map(str, args.batches),
     ]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -91,13 +116,14 @@ def report(name: str, r: dict, args: argparse.Namespace) -> None:
         verdict = "met" if m["crops_per_s"] >= TARGET_CROPS_PER_S else "MISSED"
         print(f"  batch {int(batch):>3}: {m['crops_per_s']:8.0f} crops/s ({m['ms_per_call']:.2f} ms per call; {m['cpu']})"
               f"  [target >= {TARGET_CROPS_PER_S}: {verdict}]")
-    print(f"  first pass over cold pages (batch {max(args.batches)}): {r['first_pass_crops_per_s']:.0f} crops/s")
-    print(f"  {'memory (MiB)':<34}{'VmRSS':>9}{'RssAnon':>9}{'RssFile':>9}")
+    print(f"  first pass, pages not yet mapped (batch {EARLY_CROPS // 2}): {r['first_pass_crops_per_s']:.0f} crops/s")
+    print(f"  {'memory (MiB)':<34}{'VmRSS':>9}{'RssAnon':>9}{'RssFile':>9}{'features':>10}")
     for stage, m in r["memory"].items():
-        print(f"  {stage:<34}{m['VmRSS']:9.1f}{m['RssAnon']:9.1f}{m['RssFile']:9.1f}")
+        print(f"  {stage:<34}{m['VmRSS']:9.1f}{m['RssAnon']:9.1f}{m['RssFile']:9.1f}{m['mapped']:10.1f}")
     mem = list(r["memory"].values())
     print(f"  growth from the sampler to the end: RssAnon {mem[-1]['RssAnon'] - mem[1]['RssAnon']:+.1f} MiB, "
-          f"RssFile {mem[-1]['RssFile'] - mem[1]['RssFile']:+.1f} MiB (bounded by the {r['features_mib']:.1f} MiB of features)")
+          f"RssFile {mem[-1]['RssFile'] - mem[1]['RssFile']:+.1f} MiB, of which mapped features "
+          f"{mem[-1]['mapped'] - mem[1]['mapped']:+.1f} MiB (at most the {r['features_mib']:.1f} MiB on disk, reclaimable)")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -114,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--child", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child is not None:
-        print(json.dumps(measure(args.child, args.crop, args.batches, args.crops, args.seconds, args.threads)))
+        print(json.dumps(measure(args.child, args.crop, args.batches, args.crops, args.seconds, args.threads, args.wait_idle)))
         return
     check_data(parser, args.data)
 
@@ -125,10 +151,11 @@ def main(argv: list[str] | None = None) -> None:
         results = {name: run_child(folder, args) for name, folder in (("small", small), ("large", large))}
     report(f"small dataset {small}", results["small"], args)
     report(f"large dataset {large}", results["large"], args)
-    s, l = (list(results[k]["memory"].values())[-1] for k in ("small", "large"))
+    end_small, end_large = (list(results[k]["memory"].values())[-1] for k in ("small", "large"))
     ratio = results["large"]["features_mib"] / results["small"]["features_mib"]
-    print(f"\nlarge vs small ({ratio:.1f}x the features): RssAnon {l['RssAnon'] - s['RssAnon']:+.1f} MiB, "
-          f"VmRSS {l['VmRSS'] - s['VmRSS']:+.1f} MiB (of which file-backed {l['RssFile'] - s['RssFile']:+.1f} MiB)")
+    diff = {k: end_large[k] - end_small[k] for k in ("RssAnon", "VmRSS", "RssFile", "mapped")}
+    print(f"\nlarge vs small ({ratio:.1f}x the features): RssAnon {diff['RssAnon']:+.1f} MiB, VmRSS {diff['VmRSS']:+.1f} MiB "
+          f"(of which file-backed {diff['RssFile']:+.1f} MiB, mapped features {diff['mapped']:+.1f} MiB)")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import soundfile as sf
 
-from common import add_common_args, check_data, cpu_seconds, cpu_share, environment, work_dir
+from common import CpuMeter, add_common_args, check_data, environment, wait_for_idle, work_dir
 from vaegan_vc.audio import load_audio, mel_features, normalize_loudness, trim_silence
 from vaegan_vc.config import FEATURE_PRESETS, feature_preset
 from vaegan_vc.data.prepare import find_speakers, prepare
@@ -32,11 +32,11 @@ def source_minutes(found: dict[str, list[Path]]) -> tuple[int, float]:
     return len(files), sum(sf.info(str(f)).duration for f in files) / 60
 
 
-def time_prepare(data: Path, out: Path, preset: str, speakers: list[str] | None, workers: int) -> tuple[float, float, dict]:
-    """(wall seconds, CPU seconds, dataset.json) of one prepare run."""
-    cpu, start = cpu_seconds(), time.perf_counter()
-    info = prepare(data, out, feature_preset(preset), speakers=speakers, workers=workers, force=True, progress=False)
-    return time.perf_counter() - start, cpu_seconds() - cpu, info
+def time_prepare(data: Path, out: Path, preset: str, speakers: list[str] | None, workers: int) -> tuple[float, CpuMeter, dict]:
+    """(wall seconds, CPU use, dataset.json) of one prepare run."""
+    with CpuMeter() as cpu:
+        info = prepare(data, out, feature_preset(preset), speakers=speakers, workers=workers, force=True, progress=False)
+    return cpu.wall, cpu, info
 
 
 def stage_breakdown(files: list[Path], preset: str) -> dict[str, float]:
@@ -79,13 +79,14 @@ def main(argv: list[str] | None = None) -> None:
     print(f"corpus {args.data}: {len(found)} speakers, {n_files} files, {minutes:.1f} min of audio; workers {args.workers}")
     with work_dir(args.work_dir) as work:
         for preset in args.presets:
+            wait_for_idle(args.wait_idle)
             seconds, cpu, info = time_prepare(args.data, work / f"prepared-{preset}", preset, args.speakers, args.workers)
             kept = sum(sum(s["minutes"] for s in stats.values()) for stats in info["speakers"].values())
             verdict = "" if preset != "seed" else f"  (target < {TARGET_SECONDS:.0f} s on 2 cores: {'met' if seconds < TARGET_SECONDS else 'MISSED'})"
             print(
                 f"prepare [{preset:>7}]: {seconds:6.1f} s | {minutes / seconds:5.2f} min of audio/s "
                 f"({minutes * 60 / seconds:5.1f}x real time) | {n_files / seconds:6.1f} files/s | "
-                f"{kept:.1f} min kept after trimming, {len(info['skipped'])} skipped; {cpu_share(cpu, seconds, args.workers)}{verdict}"
+                f"{kept:.1f} min kept after trimming, {len(info['skipped'])} skipped; {cpu}{verdict}"
             )
         if args.profile_files > 0:
             files = [f for fs in found.values() for f in fs][: args.profile_files]
