@@ -266,10 +266,10 @@ def features_to_linear(features: torch.Tensor, cfg: FeatureConfig, n_iter: int =
     fb = mel_filterbank(cfg).to(features.device)  # [M, K]
     fbt = fb.T
     numerator = fbt @ mel  # [B, K, T]
-    gram = fbt @ fb  # [K, K]
     spec = numerator.clamp(min=1e-8)
     for _ in range(n_iter):
-        spec = spec * numerator / (gram @ spec + 1e-10)
+        # Mᵀ(M·S) rather than (MᵀM)·S: two thin products instead of one [K, K] one (n_mels ≪ K).
+        spec = spec * numerator / (fbt @ (fb @ spec) + 1e-10)
     return spec
 
 
