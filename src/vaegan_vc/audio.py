@@ -298,3 +298,19 @@ def griffin_lim(
     # Our analysis frames are centred hop/2 later than torch's centred frames (see _pad_amount).
     shift = cfg.hop_length // 2
     return F.pad(wav, (shift, 0))[..., :length]
+
+
+def crossfade_add(out: torch.Tensor, piece: torch.Tensor, start: int, fade: int) -> None:
+    """Add a chunk into `out[..., start:]` along the last axis, in place.
+
+    Its first `fade` positions are cross-faded linearly with what `out` already holds there (the
+    previous chunk's tail), so chunked processing leaves no seam. Used for mels and waveforms.
+    """
+    n = piece.shape[-1]
+    if start > 0 and fade > 0:
+        head = min(fade, n)
+        ramp = torch.linspace(0.0, 1.0, fade)[:head]
+        # Not in place: the chunk may be an inference tensor, which is read-only here.
+        piece = torch.cat([piece[..., :head] * ramp, piece[..., head:]], dim=-1)
+        out[..., start : start + head] *= 1 - ramp
+    out[..., start : start + n] += piece

@@ -12,7 +12,7 @@ from torch import Tensor
 from tqdm import tqdm
 
 from . import checkpoint as ckpt
-from .audio import list_audio, load_audio, mel_features, normalize_loudness, save_audio
+from .audio import crossfade_add, list_audio, load_audio, mel_features, normalize_loudness, save_audio
 from .config import FeatureConfig
 from .errors import VaeganError
 from .models.vaegan import VAEGAN
@@ -63,16 +63,9 @@ def convert_features(loaded: LoadedModel, feats: Tensor, target: str, chunk: int
     if frames <= chunk:
         return loaded.model.convert(feats.unsqueeze(0).to(device), target)[0].float().cpu()
     out = torch.zeros_like(feats)
-    ramp = torch.linspace(0.0, 1.0, overlap)
     for start in range(0, frames, chunk - overlap):
         piece = loaded.model.convert(feats[:, start : start + chunk].unsqueeze(0).to(device), target)[0].float().cpu()
-        if start > 0:  # cross-fade the overlap (inference tensors are read-only: no in-place)
-            head = min(overlap, piece.shape[-1])
-            fade_in = torch.ones(piece.shape[-1])
-            fade_in[:head] = ramp[:head]
-            piece = piece * fade_in
-            out[:, start : start + head] *= 1 - ramp[:head]
-        out[:, start : start + piece.shape[-1]] += piece
+        crossfade_add(out, piece, start, overlap)
         if start + chunk >= frames:
             break
     return out

@@ -9,7 +9,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from .audio import features_to_linear, griffin_lim
+from .audio import crossfade_add, features_to_linear, griffin_lim
 from .config import FeatureConfig
 from .errors import VaeganError
 
@@ -95,21 +95,12 @@ def vocode_long(
         return vocoder(feats.unsqueeze(0))[0]
     context = vocoder.context_frames if context is None else context
     hop = vocoder.features.hop_length
-    step = chunk - overlap
-    fade = overlap * hop
     out = torch.zeros(frames * hop)
-    ramp = torch.linspace(0.0, 1.0, fade)
-    for start in range(0, frames, step):
+    for start in range(0, frames, chunk - overlap):
         end = min(start + chunk, frames)
         lo, hi = max(0, start - context), min(frames, end + context)
         piece = vocoder(feats[:, lo:hi].unsqueeze(0))[0].cpu()[(start - lo) * hop : (end - lo) * hop]
-        a = start * hop
-        if start > 0:
-            piece = piece.clone()
-            head = min(fade, piece.shape[0])
-            piece[:head] *= ramp[:head]
-            out[a : a + head] *= 1 - ramp[:head]
-        out[a : a + piece.shape[0]] += piece
+        crossfade_add(out, piece, start * hop, overlap * hop)
         if end >= frames:
             break
     return out
