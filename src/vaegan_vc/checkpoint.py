@@ -29,6 +29,13 @@ MODEL_KIND = "vaegan-vc"
 # ----------------------------------------------------------------------------- atomic writes
 
 
+def refuse_to_overwrite(folder: Path, force: bool) -> None:
+    """Nothing is overwritten without --force: a non-empty output folder is an error."""
+    folder = Path(folder)
+    if folder.exists() and any(folder.iterdir()) and not force:
+        raise VaeganError(f"{folder}: already exists; use --force to overwrite")
+
+
 def write_json(path: Path, data: Any) -> None:
     """Write JSON atomically (temp file + rename)."""
     path = Path(path)

@@ -89,11 +89,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .checkpoint import CONFIG_FILE, MODEL_FILE, resolve_model_dir
+    from .checkpoint import CONFIG_FILE, MODEL_FILE, refuse_to_overwrite, resolve_model_dir
 
     src = resolve_model_dir(args.run_dir)
-    if args.out_dir.exists() and any(args.out_dir.iterdir()) and not args.force:
-        raise VaeganError(f"{args.out_dir}: already exists; use --force to overwrite")
+    refuse_to_overwrite(args.out_dir, args.force)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     for name in (MODEL_FILE, CONFIG_FILE):
         shutil.copy2(src / name, args.out_dir / name)

@@ -114,8 +114,7 @@ def convert_path(loaded: LoadedModel, input_path: Path, target: str, out_dir: Pa
             raise VaeganError(f"{input_path}: no audio files (.wav .flac .ogg .mp3)")
     else:
         raise VaeganError(f"{input_path}: no such file or folder")
-    if out_dir.exists() and any(out_dir.iterdir()) and not force:
-        raise VaeganError(f"{out_dir}: already exists; use --force to overwrite")
+    ckpt.refuse_to_overwrite(out_dir, force)
     failures = []
     for f in tqdm(files, desc=f"convert → {target}", unit="file", disable=not progress or len(files) == 1):
         try:

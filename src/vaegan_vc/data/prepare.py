@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from .. import __version__
 from ..audio import list_audio, load_audio, mel_features, normalize_loudness, trim_silence
-from ..checkpoint import write_json
+from ..checkpoint import refuse_to_overwrite, write_json
 from ..config import FORMAT_VERSION, FeatureConfig
 from ..errors import VaeganError
 
@@ -169,8 +169,7 @@ def prepare(
     run never leaves a dataset that looks complete.
     """
     src_dir, out_dir = Path(src_dir), Path(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()) and not force:
-        raise VaeganError(f"{out_dir}: already exists; use --force to overwrite it")
+    refuse_to_overwrite(out_dir, force)
     found = find_speakers(src_dir, speakers)
     jobs = [
         (spk, str(f.relative_to(src_dir / spk).with_suffix("")), str(f), str(f.relative_to(src_dir)), cfg)
