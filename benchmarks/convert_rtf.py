@@ -26,7 +26,7 @@ from vaegan_vc import checkpoint as ckpt
 from vaegan_vc.audio import (
     denormalize, features_to_linear, griffin_lim, list_audio, load_audio, mel_features, mel_filterbank, normalize_loudness,
 )
-from vaegan_vc.config import feature_preset, model_preset
+from vaegan_vc.config import MODEL_PRESETS, feature_preset, model_preset
 from vaegan_vc.convert import convert_features, convert_wav, load_model
 from vaegan_vc.models.vaegan import VAEGAN
 from vaegan_vc.vocoders import load_vocoder, vocode_long
@@ -67,7 +67,7 @@ def mel_residual(magnitude: torch.Tensor, mel_features_: torch.Tensor, features)
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_common_args(parser)
-    parser.add_argument("--model", choices=["seed", "tiny"], default="seed")
+    parser.add_argument("--model", choices=MODEL_PRESETS, default="seed")
     parser.add_argument("--seconds", type=float, default=10.0, help="utterance length (default: %(default)s)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default: %(default)s)")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs; best and median shown (default: %(default)s)")

@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 
 from common import CpuMeter, add_common_args, check_data, environment, prepare_pair_dataset, wait_for_idle, work_dir
-from vaegan_vc.config import TrainConfig, model_preset
+from vaegan_vc.config import MODEL_PRESETS, TrainConfig, model_preset
 from vaegan_vc.data.dataset import CropSampler, Dataset
 from vaegan_vc.errors import VaeganError
 from vaegan_vc.train import build_state, resolve_device, train_step
@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_common_args(parser)
     parser.add_argument("--dataset", type=Path, default=None, help="a prepared dataset (default: prepare SF1 + TM1 in the work dir)")
-    parser.add_argument("--models", nargs="+", choices=["seed", "tiny"], default=["seed", "tiny"])
+    parser.add_argument("--models", nargs="+", choices=MODEL_PRESETS, default=["seed", "tiny"])
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default: %(default)s)")
     parser.add_argument("--batch", type=int, default=4, help="first batch size (default: %(default)s)")

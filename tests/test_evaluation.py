@@ -377,6 +377,14 @@ def test_dirs_mode_end_to_end_with_cache(tmp_path, reference_dir):
     assert main(argv + ["--force"]) == 0  # everything cached: no new analysis files
     assert sorted(p.name for p in (out / "cache").rglob("*")) == cached
 
+    # Worker processes (the default above, 2 cores in CI) and one process give the same numbers.
+    assert main([str(tmp_path / "serial") if a == str(out) else a for a in argv] + ["--workers", "1"]) == 0
+    serial = json.loads((tmp_path / "serial" / "metrics.json").read_text())["utterances"]["converted"]
+    for a, b in zip(results["utterances"]["converted"], serial, strict=True):
+        assert a["status"] == b["status"] and a.get("transcript") == b.get("transcript")
+        for key in ("mcd_db", "sim_target", "dnsmos_ovrl"):
+            assert a.get(key) == pytest.approx(b.get(key), abs=1e-3)
+
 
 @needs_eval
 @pytest.mark.slow

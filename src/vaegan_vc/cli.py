@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .config import MODEL_PRESETS
 from .errors import VaeganError
 
 log = logging.getLogger("vaegan_vc")
@@ -155,7 +156,7 @@ def _add_train(sub) -> None:
     p = sub.add_parser("train", help="train (or resume) a many-to-many VAE-GAN")
     p.add_argument("dataset_dir", type=Path)
     p.add_argument("run_dir", type=Path, help="run folder; running again on it resumes")
-    p.add_argument("--model", choices=["seed", "tiny"], default=None, help="model size (default: seed)")
+    p.add_argument("--model", choices=MODEL_PRESETS, default=None, help="model size: seed (the paper), small (CPU-trainable), tiny (smoke runs); default: seed")
     p.add_argument("--speakers", type=_speaker_list, help="train on these dataset speakers only")
     p.add_argument("--steps", type=int, help="total steps (default: 100000)")
     p.add_argument("--batch-size", type=int, help="crops per speaker per step (default: 4)")

@@ -109,7 +109,8 @@ def feature_preset(name: str) -> FeatureConfig:
 
 @dataclass(frozen=True)
 class ModelConfig(JsonConfig):
-    """Widths and depths of the VAE-GAN. `seed` is the paper's size, `tiny` is for tests."""
+    """Widths and depths of the VAE-GAN. `seed` is the paper's size, `small` a CPU-trainable
+    half-width one, `tiny` is for tests and smoke runs."""
 
     what = "model config"
 
@@ -141,7 +142,15 @@ def model_preset(name: str, n_mels: int) -> ModelConfig:
             name="tiny", n_mels=n_mels, channels=8, encoder_res_blocks=1, shared_res_blocks=1,
             generator_res_blocks=1, disc_channels=8, disc_layers=3,
         )
-    raise VaeganError(f"unknown model '{name}' (have: seed, tiny)")
+    if name == "small":
+        return ModelConfig(
+            name="small", n_mels=n_mels, channels=16, encoder_res_blocks=2, shared_res_blocks=1,
+            generator_res_blocks=2, disc_channels=16, disc_layers=3,
+        )
+    raise VaeganError(f"unknown model '{name}' (have: {', '.join(MODEL_PRESETS)})")
+
+
+MODEL_PRESETS = ("seed", "small", "tiny")
 
 
 def default_loss_weights() -> dict[str, float]:

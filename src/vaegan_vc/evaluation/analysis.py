@@ -39,17 +39,28 @@ def check_audio(wav: np.ndarray, rate: int = ANALYSIS_RATE) -> None:
 
 
 class Analyzer:
-    """Runs and caches the four analyses of an AudioRef; each tool loads on first use."""
+    """Runs and caches the four analyses of an AudioRef; each tool loads on first use.
 
-    def __init__(self, cache: Cache, asr_model: Path | None = None, asr_language: str | None = "en", device: str = "cpu"):
+    Results also stay in memory for the run (`remember`), so that analyses computed by worker
+    processes (see parallel.py) are found again without a cache folder.
+    """
+
+    def __init__(self, cache: Cache, asr_model: Path | None = None, asr_language: str | None = "en",
+                 device: str = "cpu", threads: int | None = None):
         self.cache = cache
         self.encoder = SpeakerEncoder(device)
-        self.asr = Transcriber(asr_model, asr_language, device)
-        self.mos = Dnsmos()
+        self.asr = Transcriber(asr_model, asr_language, device, threads)
+        self.mos = Dnsmos(threads)
+        self.device = device
         self.versions = {
             "world": WORLD_VERSION, "embedding": EMBEDDING_VERSION,
             "transcript": f"{self.asr.model_id}:{asr_language}:beam5-t0", "dnsmos": DNSMOS_VERSION,
         }
+        self._memo: dict[tuple[str, str], Any] = {}
+
+    def tool_settings(self) -> dict[str, Any]:
+        """Keyword arguments that rebuild this analyzer's tools in another process."""
+        return {"asr_model": self.asr.model_dir, "asr_language": self.asr.language, "device": self.device}
 
     def analyze(self, ref: AudioRef, kinds: set[str] | tuple[str, ...]) -> dict[str, Any]:
         """{kind: value} for the requested kinds; the audio is loaded only if something is missing.
@@ -57,25 +68,46 @@ class Analyzer:
         Values: world → WorldFeatures, embedding → [256] or None (no speech found),
         transcript → str, dnsmos → {"sig", "bak", "ovrl", "p808"}. Raises AudioProblem.
         """
-        keys = {kind: cache_key(self.versions[kind], ref.identity) for kind in kinds}
-        out = {kind: self._cached(kind, keys[kind]) for kind in kinds}
-        missing = [kind for kind in kinds if out[kind] is None]
+        missing = self.pending(ref, kinds)
         if missing:
-            wav = self._load(ref)
-            for kind in missing:
-                out[kind] = self._compute(kind, wav)
-                self._store(kind, keys[kind], out[kind])
+            self.remember(ref, self.compute(missing, self.load(ref)))
+        out = {kind: self._lookup(kind, ref) for kind in kinds}
         if "embedding" in out and out["embedding"].size == 0:
             out["embedding"] = None
         return out
 
-    def _load(self, ref: AudioRef) -> np.ndarray:
+    def pending(self, ref: AudioRef, kinds) -> list[str]:
+        """The kinds of `ref` that are neither in memory nor in the cache."""
+        return [kind for kind in kinds if self._lookup(kind, ref) is None]
+
+    def load(self, ref: AudioRef) -> np.ndarray:
+        """The audio at the analysis rate, float32 [N]; AudioProblem if unreadable, empty or silent."""
         try:
             wav = ref.load(ANALYSIS_RATE)
         except VaeganError as exc:
             raise AudioProblem(str(exc)) from None
         check_audio(wav)
         return wav
+
+    def compute(self, kinds, wav: np.ndarray) -> dict[str, Any]:
+        """Run the tools: wav [N] at ANALYSIS_RATE → {kind: value} (an empty embedding = no speech)."""
+        return {kind: self._compute(kind, wav) for kind in kinds}
+
+    def remember(self, ref: AudioRef, values: dict[str, Any]) -> None:
+        """Keep computed analyses for this run and write them to the cache."""
+        for kind, value in values.items():
+            key = cache_key(self.versions[kind], ref.identity)
+            self._memo[kind, key] = value
+            self._store(kind, key, value)
+
+    def _lookup(self, kind: str, ref: AudioRef) -> Any:
+        key = cache_key(self.versions[kind], ref.identity)
+        if (kind, key) not in self._memo:
+            value = self._cached(kind, key)
+            if value is None:
+                return None
+            self._memo[kind, key] = value
+        return self._memo[kind, key]
 
     def _cached(self, kind: str, key: str) -> Any:
         if kind == "world":

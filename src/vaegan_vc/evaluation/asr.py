@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import VaeganError
-from .deps import import_tool
+from .deps import import_tool, usable_cores
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +28,16 @@ def asr_model_id(folder: Path) -> str:
 
 
 class Transcriber:
-    """Greedy, timestamp-free transcription of short utterances; the model loads on first use."""
+    """Beam-search (5), timestamp-free transcription of short utterances; the model loads on first use."""
 
-    def __init__(self, model_dir: Path | None = None, language: str | None = "en", device: str = "cpu"):
+    def __init__(self, model_dir: Path | None = None, language: str | None = "en", device: str = "cpu",
+                 threads: int | None = None):
         self.model_dir = Path(model_dir) if model_dir is not None else default_asr_model()
         if not (self.model_dir / "model.bin").is_file():
             raise VaeganError(f"{self.model_dir}: not a CTranslate2 Whisper model folder (model.bin missing)")
         self.language = language
         self.device = device
+        self.threads = threads or usable_cores()
         self._model = None
 
     @property
@@ -47,10 +48,9 @@ class Transcriber:
         if self._model is None:
             faster_whisper = import_tool("faster_whisper")
             logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # one INFO line per utterance
-            threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
             compute = "int8" if self.device == "cpu" else "float16"
             self._model = faster_whisper.WhisperModel(
-                str(self.model_dir), device=self.device, compute_type=compute, cpu_threads=threads,
+                str(self.model_dir), device=self.device, compute_type=compute, cpu_threads=self.threads,
             )
         return self._model
 

@@ -46,6 +46,8 @@ def add_evaluate_command(subparsers) -> argparse.ArgumentParser:
         help="audio players and mel plots per pair in report.html (default: 2)")
     add("--no-aids", action="store_true", help="skip the reading aids (no-conversion baseline, vocoder-only ceiling)")
     add("--device", choices=["auto", "cpu", "cuda"], default="cpu", help="device of the model and the tools (default: cpu)")
+    add("--workers", type=_positive, metavar="N",
+        help="analysis processes on the CPU, ~1 GB each (default: one per usable core, at most 8; 1 = none)")
     add("--no-progress", action="store_true", help="no progress bar")
     add("--force", action="store_true", help="replace an existing evaluation in OUT_DIR")
     p.set_defaults(func=lambda args: run_evaluate(args, p))
@@ -74,7 +76,7 @@ def options_from_args(args: argparse.Namespace) -> EvalOptions:
         vocoder_checkpoint=args.vocoder_checkpoint, features=args.features, asr_model=args.asr_model,
         transcripts=args.transcripts, cache_dir=args.cache_dir, centroid_utts=args.centroid_utts,
         max_utts=args.max_utts, samples=args.samples, aids=not args.no_aids, device=_device(args.device),
-        force=args.force, progress=not args.no_progress,
+        workers=args.workers, force=args.force, progress=not args.no_progress,
     )
 
 

@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
-from .deps import import_tool
+from .deps import import_tool, usable_cores
 
 DNSMOS_RATE = 16000
 DNSMOS_VERSION = "speechmos-0.0.1.1-dnsmos-v1"
 
 
-def _threads() -> int:
-    # onnxruntime's default pool can oversubscribe a small container; use the cores we may run on.
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
-
-
 class Dnsmos:
     """Non-intrusive MOS estimates of 16 kHz speech; the ONNX sessions open on first use."""
 
-    def __init__(self):
+    def __init__(self, threads: int | None = None):
+        # onnxruntime's default pool can oversubscribe a small container: use the cores we may run on.
+        self.threads = threads or usable_cores()
         self._model = None
 
     def _load(self):
@@ -33,7 +26,7 @@ class Dnsmos:
             ort = import_tool("onnxruntime")
             folder = Path(dnsmos.__file__).parent / "dnsmos_models"
             options = ort.SessionOptions()
-            options.intra_op_num_threads = _threads()
+            options.intra_op_num_threads = self.threads
             options.inter_op_num_threads = 1
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             # The class holds two sessions; we build them ourselves to choose the thread count.

@@ -24,5 +24,6 @@ class EvalOptions:
     samples: int = 2  # per pair: audio players and spectrograms in report.html
     aids: bool = True  # reading aids: no-conversion baseline and vocoder-only ceiling
     device: str = "cpu"
+    workers: int | None = None  # analysis processes on the CPU; None = one per usable core
     force: bool = False
     progress: bool = True

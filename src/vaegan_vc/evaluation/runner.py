@@ -11,9 +11,11 @@ from tqdm import tqdm
 
 from .. import __version__
 from ..errors import VaeganError
-from .analysis import Analyzer, AudioProblem
+from .analysis import KINDS, Analyzer, AudioProblem
+from .deps import usable_cores
 from .mcd import FRAME_PERIOD_MS, MCEP_ORDER, SILENCE_DB, compare
 from .options import EvalOptions
+from .parallel import Job, add_job, analyze_all, job_key
 from .plans import Item, Plan
 from .sources import ANALYSIS_RATE, AudioRef
 from .speaker import centroid, cosine, eer_threshold
@@ -23,22 +25,47 @@ from .text import cer, wer
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-FLUSH_EVERY = 20  # analyses between cache writes: an interrupted run loses little
 
 
 def score(plan: Plan, analyzer: Analyzer, options: EvalOptions) -> dict:
     """All metrics of a plan → the metrics.json dict (per utterance and aggregated)."""
-    total = sum(map(len, plan.centroid_refs.values())) + len(_real_refs(plan, options.aids)) + len(plan.items) + len(plan.ceiling)
-    with tqdm(total=total, unit="utt", disable=not options.progress) as bar:
-        runner = _Run(plan, analyzer, options, bar)
-        centroids = runner.centroids()
-        real = runner.real()
-        verification = runner.verification(real, centroids)
-        converted = runner.converted(real, centroids, verification["threshold"])
-        baseline = runner.baseline(real, centroids, verification["threshold"]) if options.aids else []
-        ceiling = runner.ceiling(real, centroids, verification["threshold"]) if plan.ceiling else []
-    analyzer.cache.flush()
+    jobs = _jobs(plan, options.aids)
+    with tqdm(total=len(jobs), unit="utt", desc="analysing", disable=not options.progress) as bar:
+        done = analyze_all(analyzer, jobs, _workers(options), bar)
+    runner = _Run(plan, done, options)
+    centroids = runner.centroids()
+    real = runner.real()
+    verification = runner.verification(real, centroids)
+    converted = runner.converted(real, centroids, verification["threshold"])
+    baseline = runner.baseline(real, centroids, verification["threshold"]) if options.aids else []
+    ceiling = runner.ceiling(real, centroids, verification["threshold"]) if plan.ceiling else []
     return _assemble(plan, analyzer, options, verification, converted, baseline, ceiling, real, centroids)
+
+
+def _jobs(plan: Plan, aids: bool) -> dict[str, Job]:
+    """Every utterance the report needs, with all the analyses it needs of each."""
+    jobs: dict[str, Job] = {}
+    for refs in plan.centroid_refs.values():
+        for ref in refs:
+            add_job(jobs, ref, {"embedding"})
+    for ref, _, kinds in _real_refs(plan, aids).values():
+        add_job(jobs, ref, kinds)
+    for item in plan.items:
+        add_job(jobs, item.converted, KINDS)
+    for ref in plan.ceiling.values():
+        add_job(jobs, ref, KINDS)
+    return jobs
+
+
+MAX_DEFAULT_WORKERS = 8  # each worker holds its own copy of the tools (up to ~1 GB while it runs DNSMOS)
+
+
+def _workers(options: EvalOptions) -> int:
+    """Worker processes: one per usable core on the CPU (at most 8 unless asked); the GPU's tools
+    stay in this process."""
+    if options.device != "cpu":
+        return 1
+    return options.workers or min(usable_cores(), MAX_DEFAULT_WORKERS)
 
 
 def _real_refs(plan: Plan, aids: bool) -> dict[str, tuple[AudioRef, str, set[str]]]:
@@ -57,30 +84,18 @@ def _real_refs(plan: Plan, aids: bool) -> dict[str, tuple[AudioRef, str, set[str
 
 
 class _Run:
-    """One scoring pass; methods follow the order of `score`."""
+    """Builds the records from finished analyses; methods follow the order of `score`."""
 
-    def __init__(self, plan: Plan, analyzer: Analyzer, options: EvalOptions, bar: tqdm):
-        self.plan, self.analyzer, self.options, self.bar = plan, analyzer, options, bar
-        self._since_flush = 0
+    def __init__(self, plan: Plan, done: dict[str, dict[str, Any] | AudioProblem], options: EvalOptions):
+        self.plan, self.done, self.options = plan, done, options
 
-    def _analyze(self, ref: AudioRef, kinds) -> dict[str, Any] | AudioProblem:
-        try:
-            return self.analyzer.analyze(ref, set(kinds))
-        except AudioProblem as exc:
-            log.warning("%s: %s", ref.label, exc)
-            return exc
-        finally:
-            self.bar.update()
-            self._since_flush += 1
-            if self._since_flush >= FLUSH_EVERY:
-                self.analyzer.cache.flush()
-                self._since_flush = 0
+    def _analyze(self, ref: AudioRef) -> dict[str, Any] | AudioProblem:
+        return self.done[job_key(ref)]
 
     def centroids(self) -> dict[str, np.ndarray]:
-        self.bar.set_description("speaker centroids")
         out = {}
         for spk, refs in self.plan.centroid_refs.items():
-            found = [a["embedding"] for a in (self._analyze(r, {"embedding"}) for r in refs)
+            found = [a["embedding"] for a in map(self._analyze, refs)
                      if not isinstance(a, AudioProblem) and a["embedding"] is not None]
             if not found:
                 raise VaeganError(f"speaker {spk}: no usable utterance to build its speaker centroid")
@@ -89,10 +104,9 @@ class _Run:
 
     def real(self) -> dict[str, dict | AudioProblem]:
         """Analyses of the real utterances by label; each dict also names its "speaker"."""
-        self.bar.set_description("real utterances")
         out = {}
-        for label, (ref, speaker, kinds) in _real_refs(self.plan, self.options.aids).items():
-            analyses = self._analyze(ref, kinds)
+        for label, (ref, speaker, _) in _real_refs(self.plan, self.options.aids).items():
+            analyses = self._analyze(ref)
             out[label] = analyses if isinstance(analyses, AudioProblem) else {**analyses, "speaker": speaker}
         return out
 
@@ -109,9 +123,8 @@ class _Run:
                 "genuine_mean": float(np.mean(genuine)), "impostor_mean": float(np.mean(impostor))}
 
     def converted(self, real: dict, centroids: dict, threshold: float) -> list[dict]:
-        self.bar.set_description("conversions")
-        return [self._record(item, self._analyze(item.converted, ("world", "embedding", "transcript", "dnsmos")),
-                             real, centroids, threshold, item.extra) for item in self.plan.items]
+        return [self._record(item, self._analyze(item.converted), real, centroids, threshold, item.extra)
+                for item in self.plan.items]
 
     def baseline(self, real: dict, centroids: dict, threshold: float) -> list[dict]:
         """No conversion: the source utterance itself, scored as if it were the conversion."""
@@ -119,9 +132,7 @@ class _Run:
 
     def ceiling(self, real: dict, centroids: dict, threshold: float) -> list[dict]:
         """Vocoder only: the real target utterance through features + vocoder (analysed once each)."""
-        self.bar.set_description("vocoder ceiling")
-        kinds = ("world", "embedding", "transcript", "dnsmos")
-        done = {label: self._analyze(ref, kinds) for label, ref in self.plan.ceiling.items()}
+        done = {label: self._analyze(ref) for label, ref in self.plan.ceiling.items()}
         return [self._record(item, done[item.target_ref.label], real, centroids, threshold, {})
                 for item in self.plan.items if item.target_ref.label in done]
 
