@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import Tensor
-from tqdm import tqdm
 
 from . import checkpoint as ckpt
 from .audio import crossfade_add, list_audio, load_audio, mel_features, normalize_loudness, save_audio
@@ -17,6 +16,7 @@ from .config import FeatureConfig
 from .errors import VaeganError
 from .models.vaegan import VAEGAN
 from .plots import mel_panels_figure, save_figure
+from .progress import progress_bar
 from .vocoders import Vocoder, vocode_long
 
 log = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ def convert_path(loaded: LoadedModel, input_path: Path, target: str, out_dir: Pa
         raise VaeganError(f"{input_path}: no such file or folder")
     ckpt.refuse_to_overwrite(out_dir, force)
     failures = []
-    for f in tqdm(files, desc=f"convert → {target}", unit="file", disable=not progress or len(files) == 1):
+    for f in progress_bar(files, desc=f"convert → {target}", unit="file", disable=not progress or len(files) == 1):
         try:
             convert_file(loaded, f, target, out_dir, f.relative_to(root), vocoder)
         except VaeganError as exc:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import torch
 from torch import Tensor
-from tqdm import tqdm
 
 from . import checkpoint as ckpt
 from .config import FeatureConfig, ModelConfig, TrainConfig, model_preset
@@ -19,6 +18,7 @@ from .data.dataset import CropSampler, Dataset
 from .errors import VaeganError
 from .losses import discriminator_losses, generator_losses, weighted_total
 from .models.vaegan import VAEGAN, Discriminators
+from .progress import progress_bar
 from .training_log import TrainingLog, validation_pairs
 
 log = logging.getLogger(__name__)
@@ -268,7 +268,7 @@ def fit(
 
 def _loop(state, sampler, val_crops, logger, run_dir, device, options) -> None:
     cfg = state.cfg
-    bar = tqdm(total=cfg.steps, initial=state.step, desc="train", unit="step", disable=not options.progress, dynamic_ncols=True)
+    bar = progress_bar(total=cfg.steps, initial=state.step, desc="train", unit="step", disable=not options.progress, dynamic_ncols=True)
     running: dict[str, Tensor] = {}
     count = 0
     while state.step < cfg.steps:

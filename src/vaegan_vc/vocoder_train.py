@@ -554,7 +554,7 @@ def open_run(
 def fit(state: VocoderTrainState, data: VocoderData, run_dir: Path, progress: bool = True) -> Path:
     """Train up to `state.cfg.steps`, logging and checkpointing; returns the newest checkpoint."""
     from torch.utils.tensorboard import SummaryWriter  # heavy: only when training
-    from tqdm import tqdm
+    from .progress import progress_bar
 
     cfg = state.cfg
     steps_per_epoch = max(1, math.ceil(len(data.train) / cfg.batch_size))
@@ -562,7 +562,7 @@ def fit(state: VocoderTrainState, data: VocoderData, run_dir: Path, progress: bo
     existing = list_checkpoints(run_dir)
     last = existing[-1] if existing else None
     writer = SummaryWriter(str(run_dir / "tensorboard"))
-    bar = tqdm(total=cfg.steps, initial=state.step, desc="vocoder", disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(total=cfg.steps, initial=state.step, desc="vocoder", disable=not progress, dynamic_ncols=True)
     try:
         while state.step < cfg.steps:
             lr = lr_at(cfg, state.step, steps_per_epoch)

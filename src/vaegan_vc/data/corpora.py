@@ -25,9 +25,9 @@ from typing import IO, Any, Callable, Iterable, Iterator
 
 import numpy as np
 import soundfile as sf
-from tqdm import tqdm
 
 from ..errors import VaeganError
+from ..progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -336,7 +336,7 @@ class _Writer:
         self.dest = dest
         self.counts: Counter = Counter()
         self._claimed: set[str] = set()
-        self._bar = tqdm(unit=" files", desc="extract", disable=not progress)
+        self._bar = progress_bar(unit=" files", desc="extract", disable=not progress)
 
     def _target(self, folder: str, filename: str) -> Path:
         if folder not in self._claimed:
@@ -507,7 +507,7 @@ def _transfer(url: str, part: Path, known: Checksum | None, progress: bool) -> d
             _feed(hashes, part)
         length = response.headers.get("Content-Length")
         expected = int(length) if length and length.isdigit() else None
-        with open(part, "ab" if offset else "wb") as out, tqdm(
+        with open(part, "ab" if offset else "wb") as out, progress_bar(
             total=None if expected is None else offset + expected, initial=offset, unit="B",
             unit_scale=True, unit_divisor=1024, desc=part.name[: -len(".part")], disable=not progress,
         ) as bar:
@@ -534,7 +534,7 @@ def _open(url: str, offset: int):
         raise _network_error(url, getattr(exc, "reason", exc)) from None
 
 
-def _copy_response(url: str, response: IO[bytes], out: IO[bytes], hashes: dict[str, Any], bar: tqdm) -> int:
+def _copy_response(url: str, response: IO[bytes], out: IO[bytes], hashes: dict[str, Any], bar) -> int:
     received = 0
     try:
         while chunk := response.read(CHUNK):

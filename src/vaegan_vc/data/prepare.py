@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from .. import __version__
 from ..audio import list_audio, load_audio, mel_features, normalize_loudness, trim_silence
 from ..checkpoint import refuse_to_overwrite, write_json
 from ..config import FORMAT_VERSION, FeatureConfig
 from ..errors import VaeganError
+from ..progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -92,10 +92,10 @@ def run_jobs(jobs: list, workers: int, progress: bool) -> list:
     bar = dict(total=len(jobs), desc="prepare", unit="file", disable=not progress)
     if workers <= 1:
         _init_worker()
-        return [process_file(j) for j in tqdm(jobs, **bar)]
+        return [process_file(j) for j in progress_bar(jobs, **bar)]
     ctx = mp.get_context("spawn" if os.name != "posix" else "fork")
     with ctx.Pool(workers, initializer=_init_worker) as pool:
-        return list(tqdm(pool.imap(process_file, jobs, chunksize=4), **bar))
+        return list(progress_bar(pool.imap(process_file, jobs, chunksize=4), **bar))
 
 
 def split_ids(utt_ids: list[str], seed: int, val_fraction: float, test_fraction: float) -> dict[str, str]:

@@ -7,10 +7,9 @@ import logging
 import os
 from pathlib import Path
 
-from tqdm import tqdm
-
 from ..audio import save_audio
 from ..errors import VaeganError
+from ..progress import progress_bar
 from .aids import vocoder_identity
 from .cache import file_identity
 from .options import EvalOptions
@@ -124,7 +123,7 @@ def convert_jobs(loaded, ds, jobs: list, vocoder, folder: Path, model_id: list, 
     """
     done = _previous(folder, model_id)
     results: dict[str, dict] = {}
-    for u, tgt, _ in tqdm(jobs, desc="convert", unit="utt", disable=not progress):
+    for u, tgt, _ in progress_bar(jobs, desc="convert", unit="utt", disable=not progress):
         key = f"{_pair(u.speaker, tgt)}/{u.utt_id}"
         path = folder / f"{key}.wav"
         if key in done and path.is_file():

@@ -7,10 +7,10 @@ import logging
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from .. import __version__
 from ..errors import VaeganError
+from ..progress import progress_bar
 from .analysis import KINDS, Analyzer, AudioProblem
 from .deps import usable_cores
 from .mcd import FRAME_PERIOD_MS, MCEP_ORDER, SILENCE_DB, compare
@@ -30,7 +30,7 @@ FORMAT_VERSION = 1
 def score(plan: Plan, analyzer: Analyzer, options: EvalOptions) -> dict:
     """All metrics of a plan → the metrics.json dict (per utterance and aggregated)."""
     jobs = _jobs(plan, options.aids)
-    with tqdm(total=len(jobs), unit="utt", desc="analysing", disable=not options.progress) as bar:
+    with progress_bar(total=len(jobs), unit="utt", desc="analysing", disable=not options.progress) as bar:
         done = analyze_all(analyzer, jobs, _workers(options), bar)
     runner = _Run(plan, done, options)
     centroids = runner.centroids()
