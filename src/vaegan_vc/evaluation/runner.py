@@ -72,13 +72,14 @@ def _real_refs(plan: Plan, aids: bool) -> dict[str, tuple[AudioRef, str, set[str
     """Real utterances the items use, by label, with their speaker and the analyses each needs.
 
     Sources give the reference text; with the reading aids they are also scored in full as the
-    "no conversion" baseline.
+    "no conversion" baseline. Targets give the reference text of their vocoder-only copies.
     """
     source_kinds = {"embedding", "world", "dnsmos", "transcript"} if aids else {"embedding", "transcript"}
+    target_kinds = {"world", "embedding", "transcript"} if plan.ceiling else {"world", "embedding"}
     refs: dict[str, tuple[AudioRef, str, set[str]]] = {}
     for item in plan.items:
         for ref, speaker, kinds in ((item.source_ref, item.source, source_kinds),
-                                    (item.target_ref, item.target, {"world", "embedding"})):
+                                    (item.target_ref, item.target, target_kinds)):
             refs.setdefault(ref.label, (ref, speaker, set()))[2].update(kinds)
     return refs
 
@@ -131,12 +132,16 @@ class _Run:
         return [self._record(item, real[item.source_ref.label], real, centroids, threshold, {}) for item in self.plan.items]
 
     def ceiling(self, real: dict, centroids: dict, threshold: float) -> list[dict]:
-        """Vocoder only: the real target utterance through features + vocoder (analysed once each)."""
+        """Vocoder only: the real target utterance through features + vocoder (analysed once each).
+
+        Its words are checked against the real target's own transcript: what the vocoder loses.
+        """
         done = {label: self._analyze(ref) for label, ref in self.plan.ceiling.items()}
-        return [self._record(item, done[item.target_ref.label], real, centroids, threshold, {})
+        return [self._record(item, done[item.target_ref.label], real, centroids, threshold, {}, text_of="target")
                 for item in self.plan.items if item.target_ref.label in done]
 
-    def _record(self, item: Item, analyses, real: dict, centroids: dict, threshold: float, extra: dict) -> dict:
+    def _record(self, item: Item, analyses, real: dict, centroids: dict, threshold: float, extra: dict,
+                text_of: str = "source") -> dict:
         record = {"pair": item.pair, "source": item.source, "target": item.target, "utt_id": item.utt_id}
         problem = _first_problem(analyses, real[item.source_ref.label], real[item.target_ref.label])
         if problem:
@@ -145,7 +150,7 @@ class _Run:
             spectral = compare(analyses["world"], real[item.target_ref.label]["world"])
         except ValueError as exc:
             return {**record, "status": "failed", "error": str(exc)}
-        reference_text = self._reference_text(item, real)
+        reference_text = self._reference_text(item, real, text_of)
         return {
             **record, "status": "ok", **spectral,
             **_speaker_scores(analyses["embedding"], centroids[item.target], centroids[item.source], threshold),
@@ -153,10 +158,12 @@ class _Run:
             **{f"dnsmos_{k}": v for k, v in analyses["dnsmos"].items()}, **extra,
         }
 
-    def _reference_text(self, item: Item, real: dict) -> str:
+    def _reference_text(self, item: Item, real: dict, text_of: str) -> str:
+        """The given transcript, else the ASR transcript of the real source (or target) utterance."""
         if item.utt_id in self.plan.texts:
             return self.plan.texts[item.utt_id]
-        return real[item.source_ref.label]["transcript"]
+        ref = item.source_ref if text_of == "source" else item.target_ref
+        return real[ref.label]["transcript"]
 
 
 def _embedded(real: dict) -> list[dict]:
@@ -216,7 +223,8 @@ def _settings(plan: Plan, analyzer: Analyzer, options: EvalOptions) -> dict:
         "silence_db": SILENCE_DB, "f0": "WORLD DIO + StoneMask", "spectral_envelope": "WORLD CheapTrick",
         "asr": analyzer.versions["transcript"], "embedding": analyzer.versions["embedding"],
         "dnsmos": analyzer.versions["dnsmos"],
-        "reference_text": "given transcripts" if plan.texts else "ASR of the source utterance",
+        "reference_text": "given transcripts" if plan.texts else
+        "ASR of the source utterance (of the real target for the vocoder-only rows)",
         "centroid_utterances": {s: len(r) for s, r in plan.centroid_refs.items()}, "reading_aids": options.aids,
         "ceiling": bool(plan.ceiling),
     }

@@ -7,12 +7,14 @@ import unicodedata
 from typing import Sequence
 
 _PUNCT = re.compile(r"[^\w\s']|_")
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")  # 4,000 → 4000
 
 
 def normalize_text(text: str) -> str:
-    """Lower case, no punctuation (apostrophes kept), single spaces: ASR style differences
-    such as "Hello, world." vs "hello world" should not count as errors."""
+    """Lower case, no punctuation (apostrophes kept), no thousands separators, single spaces: ASR
+    style differences such as "Hello, world." vs "hello world" or "4,000" vs "4000" are not errors."""
     text = unicodedata.normalize("NFKC", text).lower()
+    text = _THOUSANDS.sub("", text)
     text = _PUNCT.sub(" ", text)
     return " ".join(text.split())
 
