@@ -11,12 +11,14 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
+from ..errors import VaeganError
 from .analysis import Analyzer, AudioProblem
 from .cache import cache_key
 from .sources import AudioRef
@@ -46,7 +48,7 @@ def add_job(jobs: dict[str, Job], ref: AudioRef, kinds) -> None:
     jobs.setdefault(job_key(ref), Job(ref)).kinds.update(kinds)
 
 
-def analyze_all(analyzer, jobs: dict[str, Job], workers: int, bar: tqdm) -> dict[str, dict[str, Any] | AudioProblem]:
+def analyze_all(analyzer, jobs: dict[str, Job], workers: int, bar) -> dict[str, dict[str, Any] | AudioProblem]:
     """Every job's analyses (or its AudioProblem), by job key; computed ones go to the cache.
 
     With `workers` > 1 and a real Analyzer the missing analyses run in that many processes;
@@ -73,31 +75,39 @@ def analyze_all(analyzer, jobs: dict[str, Job], workers: int, bar: tqdm) -> dict
     return results
 
 
-def _compute_in_workers(analyzer: Analyzer, todo: dict[str, Job], workers: int, bar: tqdm) -> set[str]:
+def _compute_in_workers(analyzer: Analyzer, todo: dict[str, Job], workers: int, bar) -> set[str]:
     """Load each job's audio here, analyse it in a worker, remember the result; → keys done.
 
     Audio that cannot be loaded is skipped: the serial pass meets it again and records the problem.
     """
     ctx = mp.get_context("spawn")  # fork after torch's thread pools have started can hang
     done: set[str] = set()
-    with ctx.Pool(workers, initializer=_init_worker, initargs=(analyzer.tool_settings(),)) as pool:
-        waiting: deque = deque()
-        for key, job in todo.items():
-            try:
-                wav = analyzer.load(job.ref)
-            except AudioProblem:
-                continue
-            waiting.append((key, job, pool.apply_async(_work, (analyzer.pending(job.ref, job.kinds), wav))))
-            while len(waiting) >= workers * IN_FLIGHT_PER_WORKER:
+    try:
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                                 initargs=(analyzer.tool_settings(),)) as pool:
+            waiting: deque = deque()
+            for key, job in todo.items():
+                try:
+                    wav = analyzer.load(job.ref)
+                except AudioProblem:
+                    continue
+                waiting.append((key, job, pool.submit(_work, analyzer.pending(job.ref, job.kinds), wav)))
+                while len(waiting) >= workers * IN_FLIGHT_PER_WORKER:
+                    _collect(analyzer, waiting.popleft(), done, bar)
+            while waiting:
                 _collect(analyzer, waiting.popleft(), done, bar)
-        while waiting:
-            _collect(analyzer, waiting.popleft(), done, bar)
+    except BrokenProcessPool:
+        analyzer.cache.flush()
+        raise VaeganError(
+            f"an analysis worker process stopped (out of memory?) after {len(done)} of {len(todo)} utterances; "
+            "the finished analyses are cached: run again with fewer --workers (each needs about 1 GB)"
+        ) from None
     return done
 
 
-def _collect(analyzer: Analyzer, entry, done: set[str], bar: tqdm) -> None:
-    key, job, result = entry
-    analyzer.remember(job.ref, result.get())
+def _collect(analyzer: Analyzer, entry, done: set[str], bar) -> None:
+    key, job, future = entry
+    analyzer.remember(job.ref, future.result())
     done.add(key)
     bar.update()
     if len(done) % FLUSH_EVERY == 0:
