@@ -299,6 +299,27 @@ def test_score_and_reports_with_stand_in_tools(tmp_path, reference_dir):
     assert json.loads((tmp_path / "out" / METRICS_FILE).read_text())["format_version"] == 1
 
 
+def test_a_failing_analysis_worker_is_an_error_not_a_hang(tmp_path, monkeypatch):
+    from tqdm import tqdm
+
+    from vaegan_vc.evaluation.analysis import Analyzer
+    from vaegan_vc.evaluation.parallel import add_job, analyze_all
+    from vaegan_vc.evaluation.sources import file_ref
+
+    (tmp_path / "asr").mkdir()
+    (tmp_path / "asr" / "model.bin").write_bytes(b"")  # the tools load lazily: none is needed here
+    analyzer = Analyzer(Cache(tmp_path / "cache"), asr_model=tmp_path / "asr")
+    monkeypatch.setattr(analyzer, "tool_settings", lambda: {"no_such_setting": 1})  # workers fail to start
+    jobs: dict = {}
+    utts = [f"1000{i:02d}" for i in range(1, 9)]  # enough for two workers
+    for utt in utts:
+        add_job(jobs, file_ref(vcc_file("SF1", utt), f"SF1/{utt}"), {"world"})
+        add_job(jobs, file_ref(vcc_file("SF1", utt), f"SF1/{utt}"), {"embedding"})  # merged with the line above
+    assert len(jobs) == len(utts) and all(job.kinds == {"world", "embedding"} for job in jobs.values())
+    with pytest.raises(VaeganError, match="worker process stopped.*fewer --workers"):
+        analyze_all(analyzer, jobs, workers=2, bar=tqdm(disable=True))
+
+
 def test_evaluate_refuses_to_overwrite(tmp_path, reference_dir):
     from vaegan_vc.evaluation import evaluate_dirs
 
