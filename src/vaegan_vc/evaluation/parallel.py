@@ -56,7 +56,8 @@ def analyze_all(analyzer, jobs: dict[str, Job], workers: int, bar) -> dict[str, 
     """
     counted: set[str] = set()  # jobs the progress bar has already counted
     if workers > 1 and isinstance(analyzer, Analyzer):
-        todo = {key: job for key, job in jobs.items() if analyzer.pending(job.ref, job.kinds)}
+        pending = {key: (job, analyzer.pending(job.ref, job.kinds)) for key, job in jobs.items()}
+        todo = {key: entry for key, entry in pending.items() if entry[1]}
         workers = min(workers, len(todo) // MIN_JOBS_PER_WORKER)
         if workers > 1:
             counted = _compute_in_workers(analyzer, todo, workers, bar)
@@ -75,8 +76,8 @@ def analyze_all(analyzer, jobs: dict[str, Job], workers: int, bar) -> dict[str, 
     return results
 
 
-def _compute_in_workers(analyzer: Analyzer, todo: dict[str, Job], workers: int, bar) -> set[str]:
-    """Load each job's audio here, analyse it in a worker, remember the result; → keys done.
+def _compute_in_workers(analyzer: Analyzer, todo: dict[str, tuple[Job, list[str]]], workers: int, bar) -> set[str]:
+    """Load each job's audio here, have a worker compute its missing kinds, remember them; → keys done.
 
     Audio that cannot be loaded is skipped: the serial pass meets it again and records the problem.
     """
@@ -86,12 +87,12 @@ def _compute_in_workers(analyzer: Analyzer, todo: dict[str, Job], workers: int, 
         with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
                                  initargs=(analyzer.tool_settings(),)) as pool:
             waiting: deque = deque()
-            for key, job in todo.items():
+            for key, (job, missing) in todo.items():
                 try:
                     wav = analyzer.load(job.ref)
                 except AudioProblem:
                     continue
-                waiting.append((key, job, pool.submit(_work, analyzer.pending(job.ref, job.kinds), wav)))
+                waiting.append((key, job, pool.submit(_work, missing, wav)))
                 while len(waiting) >= workers * IN_FLIGHT_PER_WORKER:
                     _collect(analyzer, waiting.popleft(), done, bar)
             while waiting:
