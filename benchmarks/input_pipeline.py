@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
@@ -100,7 +99,7 @@ def run_child(folder: Path, args: argparse.Namespace) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def ensure_dataset(data: Path, out: Path, speakers: list[str] | None, workers: int) -> Path:
+def ensure_dataset(data: Path, out: Path, speakers: list[str] | None, workers: int | None) -> Path:
     from vaegan_vc.config import feature_preset
     from vaegan_vc.data.prepare import DATASET_FILE, prepare
 
@@ -136,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--crops", type=int, default=20000, help="crops drawn before the memory reading (default: %(default)s)")
     parser.add_argument("--seconds", type=float, default=3.0, help="timed seconds per batch size (default: %(default)s)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads, as in training (default: %(default)s)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="prepare processes when a dataset is made")
+    parser.add_argument("--workers", type=int, default=None, help="prepare processes when a dataset is made (default: one per usable core)")
     parser.add_argument("--child", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child is not None:

@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--min-steps", type=int, default=None, help="timed steps at least (default: 2 on CPU, 20 on CUDA)")
     parser.add_argument("--seconds", type=float, default=None, help="timed seconds at least (default: 8 on CPU, 5 on CUDA)")
     parser.add_argument("--cudnn-benchmark", action="store_true", help="let cuDNN pick kernels by timing them")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="prepare processes when a dataset is made")
+    parser.add_argument("--workers", type=int, default=None, help="prepare processes when a dataset is made (default: one per usable core)")
     args = parser.parse_args(argv)
     try:
         device = resolve_device(args.device)

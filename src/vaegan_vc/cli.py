@@ -145,7 +145,7 @@ def _add_prepare(sub) -> None:
     p.add_argument("--speakers", type=_speaker_list, help="comma-separated subset of the speaker folders")
     p.add_argument("--features", choices=["seed", "hifigan"], default="seed", help="feature preset (default: seed)")
     p.add_argument("--seed", type=int, default=0, help="split seed (default: 0)")
-    p.add_argument("--workers", type=int, default=None, help="parallel processes (default: all cores)")
+    p.add_argument("--workers", type=int, default=None, help="parallel processes (default: one per usable core)")
     p.add_argument("--val-fraction", type=float, default=0.1)
     p.add_argument("--test-fraction", type=float, default=0.1)
     p.add_argument("--force", action="store_true", help="overwrite OUT_DIR")

@@ -17,6 +17,7 @@ from .. import __version__
 from ..audio import list_audio, load_audio, mel_features, normalize_loudness, trim_silence
 from ..checkpoint import refuse_to_overwrite, write_json
 from ..config import FORMAT_VERSION, FeatureConfig
+from ..cores import usable_cores
 from ..errors import VaeganError
 from ..progress import progress_bar
 
@@ -176,7 +177,7 @@ def prepare(
         for spk, files in found.items() for f in files
     ]
     start = time.perf_counter()
-    results = run_jobs(jobs, workers or os.cpu_count() or 1, progress)
+    results = run_jobs(jobs, workers or usable_cores(), progress)
     utterances = [r for r in results if isinstance(r, Utterance)]
     skipped = [r for r in results if not isinstance(r, Utterance)]
     for spk in found:

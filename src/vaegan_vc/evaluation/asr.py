@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import VaeganError
-from .deps import import_tool, usable_cores
+from ..cores import usable_cores
+from .deps import import_tool
 
 log = logging.getLogger(__name__)
 

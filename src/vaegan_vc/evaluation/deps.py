@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import os
 import warnings
 from types import ModuleType
 
@@ -57,11 +56,3 @@ def import_tool(name: str) -> ModuleType:
         top = name.split(".")[0]
         requirement = EVAL_REQUIREMENTS.get(top, top)
         raise VaeganError(f"evaluate needs '{requirement}' ({exc}): {INSTALL_HINT}") from None
-
-
-def usable_cores() -> int:
-    """CPU cores this process may run on (its affinity mask, which a container may narrow)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .deps import import_tool, usable_cores
+from ..cores import usable_cores
+from .deps import import_tool
 
 DNSMOS_RATE = 16000
 DNSMOS_VERSION = "speechmos-0.0.1.1-dnsmos-v1"

@@ -12,7 +12,7 @@ from .. import __version__
 from ..errors import VaeganError
 from ..progress import progress_bar
 from .analysis import KINDS, Analyzer, AudioProblem
-from .deps import usable_cores
+from ..cores import usable_cores
 from .mcd import FRAME_PERIOD_MS, MCEP_ORDER, SILENCE_DB, compare
 from .options import EvalOptions
 from .parallel import Job, add_job, analyze_all, job_key
