@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ import soundfile as sf
 from common import CpuMeter, add_common_args, check_data, environment, wait_for_idle, work_dir
 from vaegan_vc.audio import load_audio, mel_features, normalize_loudness, trim_silence
 from vaegan_vc.config import FEATURE_PRESETS, feature_preset
+from vaegan_vc.cores import usable_cores
 from vaegan_vc.data.prepare import find_speakers, prepare
 
 TARGET_SECONDS = 60.0  # all of VCC2016 on 2 cores
@@ -65,7 +65,7 @@ def stage_breakdown(files: list[Path], preset: str) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_common_args(parser)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="prepare processes (default: CPU count, %(default)s)")
+    parser.add_argument("--workers", type=int, default=usable_cores(), help="prepare processes (default: one per usable core, %(default)s)")
     parser.add_argument("--presets", nargs="+", choices=sorted(FEATURE_PRESETS), default=["seed", "hifigan"])
     parser.add_argument("--speakers", nargs="+", default=None, help="a subset of speakers (default: all)")
     parser.add_argument("--profile-files", type=int, default=40, help="files for the per-stage breakdown (0: skip)")

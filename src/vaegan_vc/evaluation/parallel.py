@@ -56,8 +56,10 @@ def analyze_all(analyzer, jobs: dict[str, Job], workers: int, bar) -> dict[str, 
     """
     counted: set[str] = set()  # jobs the progress bar has already counted
     if workers > 1 and isinstance(analyzer, Analyzer):
-        pending = {key: (job, analyzer.pending(job.ref, job.kinds)) for key, job in jobs.items()}
-        todo = {key: entry for key, entry in pending.items() if entry[1]}
+        todo = {}  # key → (job, the kinds it still lacks)
+        for key, job in jobs.items():
+            if missing := analyzer.pending(job.ref, job.kinds):
+                todo[key] = (job, missing)
         workers = min(workers, len(todo) // MIN_JOBS_PER_WORKER)
         if workers > 1:
             counted = _compute_in_workers(analyzer, todo, workers, bar)

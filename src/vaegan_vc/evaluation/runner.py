@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
+from ..cores import usable_cores
 from ..errors import VaeganError
 from ..progress import progress_bar
 from .analysis import KINDS, Analyzer, AudioProblem
-from ..cores import usable_cores
 from .mcd import FRAME_PERIOD_MS, MCEP_ORDER, SILENCE_DB, compare
 from .options import EvalOptions
 from .parallel import Job, add_job, analyze_all, job_key
