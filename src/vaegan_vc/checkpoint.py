@@ -73,21 +73,30 @@ def load_tensors(path: Path, what: str) -> dict[str, torch.Tensor]:
 # ----------------------------------------------------------------------------- deployable model
 
 
-def model_config_dict(model_cfg: ModelConfig, features: FeatureConfig, speakers: list[str]) -> dict:
-    return {
+def model_config_dict(model_cfg: ModelConfig, features: FeatureConfig, speakers: list[str],
+                      f0_stats: dict[str, dict[str, float]] | None = None) -> dict:
+    data = {
         "kind": MODEL_KIND,
         "format_version": FORMAT_VERSION,
         "model": model_cfg.to_dict(),
         "features": features.to_dict(),
         "speakers": list(speakers),
     }
+    if f0_stats is not None:
+        data["f0_stats"] = f0_stats
+    return data
 
 
 def save_model(folder: Path, model: torch.nn.Module, features: FeatureConfig) -> None:
     """Write `model.safetensors` + `config.json`: all that `convert` needs, nothing to re-type."""
     folder.mkdir(parents=True, exist_ok=True)
     save_tensors(folder / MODEL_FILE, model.state_dict())
-    write_json(folder / CONFIG_FILE, model_config_dict(model.cfg, features, model.speakers))
+    write_json(folder / CONFIG_FILE, model_config_dict(model.cfg, features, model.speakers, model.f0_stats))
+
+
+def read_f0_stats(folder: Path) -> dict[str, dict[str, float]] | None:
+    """The speakers' ln-F0 statistics of a pitch-aware model (None for a model without them)."""
+    return read_json(folder / CONFIG_FILE, "model config").get("f0_stats")
 
 
 def read_model_config(folder: Path) -> tuple[ModelConfig, FeatureConfig, list[str]]:

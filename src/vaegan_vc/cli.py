@@ -15,7 +15,7 @@ from .errors import VaeganError
 
 log = logging.getLogger("vaegan_vc")
 
-LOSS_FLAGS = ("gan", "kl", "recon", "cycle_kl", "cycle", "latent")
+LOSS_FLAGS = ("gan", "kl", "recon", "cycle_kl", "cycle", "latent", "fm")
 
 
 def _speaker_list(text: str) -> list[str]:
@@ -55,13 +55,13 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- train
 
 
-def _train_config(args: argparse.Namespace):
+def _train_config(args: argparse.Namespace, model: str):
     """Flags given on the command line over the stored run's settings (resume) over defaults."""
     from .checkpoint import read_json
-    from .config import TrainConfig
+    from .config import TrainConfig, default_loss_weights, model_preset
     from .train import RUN_FILE
 
-    base = TrainConfig()
+    base = TrainConfig(loss_weights=default_loss_weights(model_preset(model, 1).family))
     if (args.run_dir / RUN_FILE).exists():
         base = TrainConfig.from_dict(read_json(args.run_dir / RUN_FILE, "run description")["train"])
     changes = {name: getattr(args, name) for name in
@@ -81,8 +81,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         stored = read_json(args.run_dir / RUN_FILE, "run description")
         model = model or stored["model"]["name"]
         speakers = speakers or stored["speakers"]
+    model = model or "seed"
     state = fit(
-        args.dataset_dir, args.run_dir, model or "seed", _train_config(args), speakers,
+        args.dataset_dir, args.run_dir, model, _train_config(args, model), speakers,
         FitOptions(device=args.device, log_every=args.log_every, tensorboard=not args.no_tensorboard),
     )
     print(f"trained to step {state.step}; model in {args.run_dir / 'checkpoints'}")
@@ -105,15 +106,17 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from .convert import convert_path, load_model
+    from .convert import PitchOptions, check_pitch_use, convert_path, load_model
     from .train import resolve_device
     from .vocoders import load_vocoder
 
+    pitch = PitchOptions(args.pitch_mode, args.pitch_shift)
     device = str(resolve_device(args.device))
     loaded = load_model(args.model, device)
     loaded.model.check_speaker(args.target)
+    check_pitch_use(loaded, pitch)
     vocoder = load_vocoder(args.vocoder, loaded.features, args.vocoder_checkpoint, device)
-    failures = convert_path(loaded, args.input, args.target, args.out_dir, vocoder, force=args.force)
+    failures = convert_path(loaded, args.input, args.target, args.out_dir, vocoder, force=args.force, pitch=pitch)
     if failures:
         print(f"{len(failures)} file(s) failed:", file=sys.stderr)
         for f, why in failures:
@@ -156,7 +159,9 @@ def _add_train(sub) -> None:
     p = sub.add_parser("train", help="train (or resume) a many-to-many VAE-GAN")
     p.add_argument("dataset_dir", type=Path)
     p.add_argument("run_dir", type=Path, help="run folder; running again on it resumes")
-    p.add_argument("--model", choices=MODEL_PRESETS, default=None, help="model size: seed (the paper), small (CPU-trainable), tiny (smoke runs); default: seed")
+    p.add_argument("--model", choices=MODEL_PRESETS, default=None,
+                   help="seed (the paper), small, tiny (smoke runs), fast (1-D, pitch-aware, for the CPU) and its "
+                        "ablations fast-nopitch, fast-wide, fast-tiny; default: seed")
     p.add_argument("--speakers", type=_speaker_list, help="train on these dataset speakers only")
     p.add_argument("--steps", type=int, help="total steps (default: 100000)")
     p.add_argument("--batch-size", type=int, help="crops per speaker per step (default: 4)")
@@ -181,6 +186,10 @@ def _add_convert(sub) -> None:
     p.add_argument("out_dir", type=Path)
     p.add_argument("--vocoder", default="griffin-lim", help="griffin-lim (default) or hifigan")
     p.add_argument("--vocoder-checkpoint", type=Path, help="vocoder weights (HiFi-GAN)")
+    p.add_argument("--pitch-mode", choices=["auto", "keep"], default="auto",
+                   help="pitch-aware models: auto moves the source's F0 into the target's range (default), keep leaves it")
+    p.add_argument("--pitch-shift", type=float, default=0.0, metavar="SEMITONES",
+                   help="transpose the output by this many semitones, within ±24 (pitch-aware models)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--force", action="store_true", help="write into an existing OUT_DIR")
     p.set_defaults(func=cmd_convert)

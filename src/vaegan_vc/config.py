@@ -109,29 +109,40 @@ def feature_preset(name: str) -> FeatureConfig:
 
 @dataclass(frozen=True)
 class ModelConfig(JsonConfig):
-    """Widths and depths of the VAE-GAN. `seed` is the paper's size, `small` a CPU-trainable
-    half-width one, `tiny` is for tests and smoke runs."""
+    """Widths and depths of the VAE-GAN, in one of two families.
+
+    `family="seed"`: the paper's 2-D convolutions over the mel image (`seed` is the paper's size,
+    `small` a half-width one, `tiny` is for tests). `family="fast"`: 1-D convolutions over time
+    with mel bins as channels, a narrow latent (`latent_dim` channels at 1/`time_stride` of the
+    frame rate) and, with `pitch`, an F0 path into every generator. Fields a family does not use
+    keep their defaults, so model folders written before a field existed still load.
+    """
 
     what = "model config"
 
     name: str = "seed"
     n_mels: int = 128
-    channels: int = 32  # first encoder conv; doubles at each of the two downsamplings
+    channels: int = 32  # seed: first encoder conv, doubled at each downsampling; fast: trunk width
     encoder_res_blocks: int = 4
     shared_res_blocks: int = 1  # residual blocks shared by every generator (first in each)
     generator_res_blocks: int = 3  # each generator's own residual blocks
     disc_channels: int = 64
-    disc_layers: int = 4  # 4x4 stride-2 convs: 1→64→128→256→512
+    disc_layers: int = 4  # seed: 4x4 stride-2 convs 1→64→128→256→512; fast: stride-2 1-D convs
+    family: str = "seed"
+    latent_dim: int = 0  # fast: channels of μ (the information bottleneck)
+    time_stride: int = 1  # fast: μ has one frame per `time_stride` mel frames
+    kernel: int = 5  # fast: 1-D kernel size
+    pitch: bool = False  # fast: generators are given the (target-mapped) F0
+    f0_bins: int = 256  # fast: coarse F0 classes (0 = unvoiced)
 
     @property
     def latent_channels(self) -> int:
-        return self.channels * 4
+        return self.latent_dim if self.family == "fast" else self.channels * 4
 
     @property
     def downsample(self) -> int:
-        """Factor by which mel height and time shrink in the latent (two stride-2 convs)."""
-        return 4
-
+        """Factor by which time (and, for seed, mel height) shrinks in the latent."""
+        return self.time_stride if self.family == "fast" else 4
 
 
 def model_preset(name: str, n_mels: int) -> ModelConfig:
@@ -147,15 +158,34 @@ def model_preset(name: str, n_mels: int) -> ModelConfig:
             name="small", n_mels=n_mels, channels=16, encoder_res_blocks=2, shared_res_blocks=1,
             generator_res_blocks=2, disc_channels=16, disc_layers=3,
         )
+    if name in FAST_PRESETS:
+        return ModelConfig(name=name, n_mels=n_mels, family="fast", **FAST_PRESETS[name])
     raise VaeganError(f"unknown model '{name}' (have: {', '.join(MODEL_PRESETS)})")
 
 
-MODEL_PRESETS = ("seed", "small", "tiny")
+# The 1-D, pitch-aware family. `fast` is the CPU configuration the ablations chose; the others
+# switch one design choice off, so that each can be trained and measured on its own.
+_FAST = dict(
+    channels=128, encoder_res_blocks=3, shared_res_blocks=2, generator_res_blocks=2, disc_channels=64,
+    disc_layers=3, latent_dim=16, time_stride=2, kernel=5, pitch=True,
+)
+FAST_PRESETS: dict[str, dict] = {
+    "fast": _FAST,
+    "fast-nopitch": {**_FAST, "pitch": False},
+    "fast-wide": {**_FAST, "latent_dim": 128, "time_stride": 1},  # no information bottleneck
+    "fast-tiny": {**_FAST, "channels": 16, "encoder_res_blocks": 1, "shared_res_blocks": 1,
+                  "generator_res_blocks": 1, "disc_channels": 8, "latent_dim": 4},
+}
+MODEL_PRESETS = ("seed", "small", "tiny", *FAST_PRESETS)
 
 
-def default_loss_weights() -> dict[str, float]:
-    """The seed's loss weights; every key is logged, each is settable from the command line."""
-    return {
+def default_loss_weights(family: str = "seed") -> dict[str, float]:
+    """The seed's loss weights; every key is logged, each is settable from the command line.
+
+    The fast family adds `fm`, feature matching of reconstructions in the discriminator's
+    layers (a learned perceptual loss against the over-smoothing of L1 alone).
+    """
+    weights = {
         "gan": 10.0,
         "kl": 0.1,
         "recon": 100.0,
@@ -163,6 +193,9 @@ def default_loss_weights() -> dict[str, float]:
         "cycle": 100.0,
         "latent": 10.0,
     }
+    if family == "fast":
+        weights["fm"] = 10.0
+    return weights
 
 
 @dataclass(frozen=True)

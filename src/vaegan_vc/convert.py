@@ -15,6 +15,7 @@ from .audio import crossfade_add, list_audio, load_audio, mel_features, normaliz
 from .config import FeatureConfig
 from .errors import VaeganError
 from .models.vaegan import VAEGAN
+from .pitch import check_f0, check_shift, extract_f0, log_f0_stats, map_f0, shift_f0
 from .plots import mel_panels_figure, save_figure
 from .progress import progress_bar
 from .vocoders import Vocoder, vocode_long
@@ -43,52 +44,107 @@ def load_model(path: Path, device: str = "cpu") -> LoadedModel:
     """A model folder (model.safetensors + config.json) or a run folder (→ newest checkpoint)."""
     folder = ckpt.resolve_model_dir(Path(path))
     model_cfg, features, speakers = ckpt.read_model_config(folder)
-    model = VAEGAN(model_cfg, speakers)
+    model = VAEGAN(model_cfg, speakers, ckpt.read_f0_stats(folder))
     ckpt.load_state_dict_strict(model, ckpt.load_tensors(folder / ckpt.MODEL_FILE, "model weights"), folder / ckpt.MODEL_FILE)
     model.to(device).eval()
     return LoadedModel(model, features, speakers, folder)
 
 
-def convert_features(loaded: LoadedModel, feats: Tensor, target: str, chunk: int = CHUNK_FRAMES,
+@dataclass(frozen=True)
+class PitchOptions:
+    """How a pitch-aware model sets the output's F0.
+
+    mode "auto" moves the source contour into the target speaker's ln-F0 mean and spread
+    (measured on the utterance itself, so any source voice works); "keep" leaves it as it is.
+    `shift` then transposes by that many semitones (±24 at most).
+    """
+
+    mode: str = "auto"
+    shift: float = 0.0
+
+    def __post_init__(self):
+        if self.mode not in PITCH_MODES:
+            raise VaeganError(f"unknown pitch mode '{self.mode}' (have: {', '.join(PITCH_MODES)})")
+        check_shift(self.shift)
+
+
+PITCH_MODES = ("auto", "keep")
+
+
+def target_f0(loaded: LoadedModel, f0: Tensor, target: str, pitch: PitchOptions) -> Tensor:
+    """The F0 the conversion should have: source F0 [T] (Hz, 0 = unvoiced) → [T]."""
+    check_f0(f0, "source")
+    if pitch.mode == "auto":
+        f0 = map_f0(f0, log_f0_stats(f0.numpy()), loaded.model.f0_stats[target])
+    return shift_f0(f0, pitch.shift)
+
+
+def check_pitch_use(loaded: LoadedModel, pitch: PitchOptions) -> None:
+    """A model without a pitch path cannot honour a pitch shift: say so instead of ignoring it."""
+    if not loaded.model.cfg.pitch and pitch.shift != 0:
+        raise VaeganError(f"model {loaded.path} ('{loaded.model.cfg.name}') has no pitch path, so it cannot shift pitch")
+
+
+def convert_features(loaded: LoadedModel, feats: Tensor, target: str, f0: Tensor | None = None,
+                     pitch: PitchOptions = PitchOptions(), chunk: int = CHUNK_FRAMES,
                      overlap: int = OVERLAP_FRAMES) -> Tensor:
     """Deterministic conversion of one utterance of any length. [n_mels, T] → [n_mels, T].
 
-    Chunks of `chunk` frames overlap by `overlap` frames and are cross-faded linearly.
+    f0: the source's F0, Hz [T], required by a pitch-aware model (ignored otherwise); `pitch`
+    says how it becomes the output's F0. Chunks of `chunk` frames overlap by `overlap` frames
+    and are cross-faded linearly.
     """
     loaded.model.check_speaker(target)
+    check_pitch_use(loaded, pitch)
     if feats.shape[0] != loaded.features.n_mels:
         raise VaeganError(f"features have {feats.shape[0]} mel bands, the model expects {loaded.features.n_mels}")
     frames = feats.shape[-1]
+    out_f0 = None
+    if loaded.model.cfg.pitch:
+        if f0 is None or f0.shape[-1] != frames:
+            raise VaeganError(f"a pitch-aware model needs the source F0 for each of the {frames} frames")
+        out_f0 = target_f0(loaded, f0.float(), target, pitch)
     device = loaded.device
+
+    def run(lo: int, hi: int) -> Tensor:
+        piece_f0 = None if out_f0 is None else out_f0[lo:hi].unsqueeze(0).to(device)
+        return loaded.model.convert(feats[:, lo:hi].unsqueeze(0).to(device), target, piece_f0)[0].float().cpu()
+
     if frames <= chunk:
-        return loaded.model.convert(feats.unsqueeze(0).to(device), target)[0].float().cpu()
+        return run(0, frames)
     out = torch.zeros_like(feats)
     for start in range(0, frames, chunk - overlap):
-        piece = loaded.model.convert(feats[:, start : start + chunk].unsqueeze(0).to(device), target)[0].float().cpu()
-        crossfade_add(out, piece, start, overlap)
+        crossfade_add(out, run(start, start + chunk), start, overlap)
         if start + chunk >= frames:
             break
     return out
 
 
-def convert_wav(loaded: LoadedModel, wav: np.ndarray, target: str, vocoder: Vocoder) -> np.ndarray:
+def source_f0(loaded: LoadedModel, wav: np.ndarray) -> Tensor | None:
+    """The source's F0 [N // hop] when the model has a pitch path, else None (no extraction cost)."""
+    return torch.from_numpy(extract_f0(wav, loaded.features)) if loaded.model.cfg.pitch else None
+
+
+def convert_wav(loaded: LoadedModel, wav: np.ndarray, target: str, vocoder: Vocoder,
+                pitch: PitchOptions = PitchOptions()) -> np.ndarray:
     """Waveform [N] at the model's sample rate → converted waveform [N // hop · hop]."""
     feats = mel_features(wav, loaded.features)
-    return vocode_long(vocoder, convert_features(loaded, feats, target)).numpy()
+    return vocode_long(vocoder, convert_features(loaded, feats, target, source_f0(loaded, wav), pitch)).numpy()
 
 
 def check_vocoder(loaded: LoadedModel, vocoder: Vocoder) -> None:
     vocoder.check_features(loaded.features, f"model {loaded.path}")
 
 
-def convert_file(loaded: LoadedModel, src: Path, target: str, out_dir: Path, rel: Path, vocoder: Vocoder) -> None:
+def convert_file(loaded: LoadedModel, src: Path, target: str, out_dir: Path, rel: Path, vocoder: Vocoder,
+                 pitch: PitchOptions = PitchOptions()) -> None:
     """Write out_dir/ref/REL.wav (source through features + vocoder), gen/REL.wav, plots/REL.png."""
     cfg = loaded.features
     wav = normalize_loudness(load_audio(src, cfg.sample_rate), cfg.sample_rate)
     feats = mel_features(wav, cfg)
     if feats.shape[-1] < loaded.model.cfg.downsample:
         raise VaeganError(f"{src}: too short to convert ({len(wav) / cfg.sample_rate:.3f} s)")
-    converted = convert_features(loaded, feats, target)
+    converted = convert_features(loaded, feats, target, source_f0(loaded, wav), pitch)
     name = rel.with_suffix(".wav")
     save_audio(out_dir / "ref" / name, vocode_long(vocoder, feats).numpy(), cfg.sample_rate)
     save_audio(out_dir / "gen" / name, vocode_long(vocoder, converted).numpy(), cfg.sample_rate)
@@ -98,12 +154,13 @@ def convert_file(loaded: LoadedModel, src: Path, target: str, out_dir: Path, rel
 
 
 def convert_path(loaded: LoadedModel, input_path: Path, target: str, out_dir: Path, vocoder: Vocoder,
-                 force: bool = False, progress: bool = True) -> list[tuple[Path, str]]:
+                 force: bool = False, progress: bool = True, pitch: PitchOptions = PitchOptions()) -> list[tuple[Path, str]]:
     """Convert a file or every audio file under a folder (mirrored). Returns [(file, error)] failures.
 
     One bad file does not stop the others.
     """
     loaded.model.check_speaker(target)
+    check_pitch_use(loaded, pitch)
     check_vocoder(loaded, vocoder)
     input_path = Path(input_path)
     if input_path.is_file():
@@ -118,7 +175,7 @@ def convert_path(loaded: LoadedModel, input_path: Path, target: str, out_dir: Pa
     failures = []
     for f in progress_bar(files, desc=f"convert → {target}", unit="file", disable=not progress or len(files) == 1):
         try:
-            convert_file(loaded, f, target, out_dir, f.relative_to(root), vocoder)
+            convert_file(loaded, f, target, out_dir, f.relative_to(root), vocoder, pitch)
         except VaeganError as exc:
             log.error("%s", exc)
             failures.append((f, str(exc)))

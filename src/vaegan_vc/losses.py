@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from .models.vaegan import VAEGAN, Discriminators
+from .pitch import map_f0
 
 
 def kl(mu: Tensor) -> Tensor:
@@ -30,7 +31,31 @@ def lsgan_fake(scores: Tensor) -> Tensor:
 
 def latent_mean_gap(mu_a: Tensor, mu_b: Tensor) -> Tensor:
     """L1 between the two speakers' mean latent per channel: pulls both into one shared space."""
-    return l1(mu_a.mean(dim=(0, 2, 3)), mu_b.mean(dim=(0, 2, 3)))
+    dims = [0, *range(2, mu_a.dim())]
+    return l1(mu_a.mean(dim=dims), mu_b.mean(dim=dims))
+
+
+def feature_matching(discs: Discriminators, fake: Tensor, real: Tensor, speaker: str) -> Tensor:
+    """Mean L1 between the discriminator's layer outputs for a reconstruction and its real crop
+    (paired, as in HiFi-GAN): sharpens what L1 on the mel alone smooths away."""
+    with torch.no_grad():
+        real_maps = discs.features(real, speaker)
+    fake_maps = discs.features(fake, speaker)
+    return sum(l1(f, r) for f, r in zip(fake_maps[:-1], real_maps[:-1])) / max(len(real_maps) - 1, 1)
+
+
+@dataclass
+class Pitch:
+    """F0 of a crop pair, Hz [B, T] (0 = unvoiced), and each speaker's ln-F0 statistics."""
+
+    f0_a: Tensor
+    f0_b: Tensor
+    stats_a: dict[str, float]
+    stats_b: dict[str, float]
+
+    def targets(self) -> tuple[Tensor, Tensor]:
+        """The F0 each translation should have: a's contour in b's range, b's in a's."""
+        return map_f0(self.f0_a, self.stats_a, self.stats_b), map_f0(self.f0_b, self.stats_b, self.stats_a)
 
 
 @dataclass
@@ -47,25 +72,34 @@ class Translations:
 
 def generator_losses(
     model: VAEGAN, discs: Discriminators, x_a: Tensor, x_b: Tensor, a: str, b: str,
-    noise: torch.Generator | None,
+    noise: torch.Generator | None, pitch: Pitch | None = None, weights: dict[str, float] | None = None,
 ) -> tuple[dict[str, Tensor], Translations]:
     """The generator-side terms for speakers a and b, both directions at once.
 
     x_a, x_b: [B, n_mels, T] crops. z = μ + ε with ε ~ N(0, I) from `noise` (a seeded generator,
-    so that a resumed run draws the same ε); `noise=None` uses z = μ (validation).
+    so that a resumed run draws the same ε); `noise=None` uses z = μ (validation). A pitch-aware
+    model gets `pitch`: reconstructions and cycles keep their own F0, translations get the
+    source contour moved into the target's range. Terms whose weight is 0 in `weights` (or
+    that the loss weights do not name, for `fm`) are not computed.
     """
     n = x_a.shape[0]
+    f0_a = f0_b = f0_ab = f0_ba = None
+    if pitch is not None:
+        f0_a, f0_b = pitch.f0_a, pitch.f0_b
+        f0_ab, f0_ba = pitch.targets()
     mu = model.encode(torch.cat([x_a, x_b]))
-    z = _sample(mu, noise)
-    h = model.shared(z)
-    aa_ba = model.generators[a](h).squeeze(1)  # G_a(z_a), G_a(z_b)
-    ab_bb = model.generators[b](h).squeeze(1)
-    aa, ba, ab, bb = aa_ba[:n], aa_ba[n:], ab_bb[:n], ab_bb[n:]
+    h = model.shared(_sample(mu, noise))
+    if pitch is None:  # one pass per generator over both speakers' crops, as the seed does
+        aa, ba = model.generate(h, a).split(n)
+        ab, bb = model.generate(h, b).split(n)
+    else:
+        aa, ba = model.generate(h, a, torch.cat([f0_a, f0_ba])).split(n)
+        ab, bb = model.generate(h, b, torch.cat([f0_ab, f0_b])).split(n)
 
     mu_cycle = model.encode(torch.cat([ab, ba]))
     h_cycle = model.shared(_sample(mu_cycle, noise))
-    aba = model.generators[a](h_cycle[:n]).squeeze(1)
-    bab = model.generators[b](h_cycle[n:]).squeeze(1)
+    aba = model.generate(h_cycle[:n], a, f0_a)
+    bab = model.generate(h_cycle[n:], b, f0_b)
 
     losses = {
         "gan": lsgan_real(discs(ab, b)) + lsgan_real(discs(ba, a)),
@@ -75,6 +109,8 @@ def generator_losses(
         "cycle": l1(aba, x_a) + l1(bab, x_b),
         "latent": latent_mean_gap(mu[:n], mu[n:]),
     }
+    if (weights or {}).get("fm", 0.0) > 0:
+        losses["fm"] = feature_matching(discs, aa, x_a, a) + feature_matching(discs, bb, x_b, b)
     return losses, Translations(aa, bb, ab, ba, aba, bab)
 
 

@@ -16,7 +16,7 @@ from . import checkpoint as ckpt
 from .config import FeatureConfig, ModelConfig, TrainConfig, model_preset
 from .data.dataset import CropSampler, Dataset
 from .errors import VaeganError
-from .losses import discriminator_losses, generator_losses, weighted_total
+from .losses import Pitch, discriminator_losses, generator_losses, weighted_total
 from .models.vaegan import VAEGAN, Discriminators
 from .progress import progress_bar
 from .training_log import TrainingLog, validation_pairs
@@ -24,7 +24,7 @@ from .training_log import TrainingLog, validation_pairs
 log = logging.getLogger(__name__)
 
 RUN_FILE = "run.json"
-LOSS_KEYS = ("gan", "kl", "recon", "cycle_kl", "cycle", "latent", "disc_real", "disc_fake")
+LOSS_KEYS = ("gan", "kl", "recon", "cycle_kl", "cycle", "latent", "fm", "disc_real", "disc_fake")
 
 
 class TrainingDiverged(VaeganError):
@@ -62,9 +62,10 @@ class TrainState:
     cfg: TrainConfig = field(default_factory=TrainConfig)
 
 
-def build_state(model_cfg: ModelConfig, features: FeatureConfig, speakers: list[str], cfg: TrainConfig, device: torch.device) -> TrainState:
+def build_state(model_cfg: ModelConfig, features: FeatureConfig, speakers: list[str], cfg: TrainConfig, device: torch.device,
+                f0_stats: dict[str, dict[str, float]] | None = None) -> TrainState:
     torch.manual_seed(cfg.seed)  # weight initialisation
-    model = VAEGAN(model_cfg, speakers).to(device)
+    model = VAEGAN(model_cfg, speakers, f0_stats).to(device)
     discs = Discriminators(model_cfg, speakers).to(device)
     # Each parameter once: the shared generator block sits in `model.shared`, not in every
     # generator, so it gets one update per step (the reference's optimizer listed it twice).
@@ -97,15 +98,17 @@ def train_step(state: TrainState, sampler: CropSampler, device: torch.device) ->
     """One generator update then one discriminator update on a random speaker pair."""
     cfg = state.cfg
     a, b = pick_pair(state.model.speakers, state.data_rng)
-    x_a = sampler.sample(a, cfg.batch_size, state.data_rng).to(device, non_blocking=True)
-    x_b = sampler.sample(b, cfg.batch_size, state.data_rng).to(device, non_blocking=True)
+    x_a, f0_a = sampler.sample_with_f0(a, cfg.batch_size, state.data_rng)
+    x_b, f0_b = sampler.sample_with_f0(b, cfg.batch_size, state.data_rng)
+    x_a, x_b = x_a.to(device, non_blocking=True), x_b.to(device, non_blocking=True)
+    pitch = _pitch(state.model, a, b, f0_a, f0_b, device)
     lr = lr_at(state.step, cfg.steps, cfg.lr)
     for opt in (state.opt_g, state.opt_d):
         for group in opt.param_groups:
             group["lr"] = lr
 
     with _autocast(device):
-        g_losses, out = generator_losses(state.model, state.discs, x_a, x_b, a, b, state.noise_rng)
+        g_losses, out = generator_losses(state.model, state.discs, x_a, x_b, a, b, state.noise_rng, pitch, cfg.loss_weights)
     _check_finite(g_losses, state.step)
     state.opt_g.zero_grad(set_to_none=True)
     weighted_total(g_losses, cfg.loss_weights).backward()
@@ -121,31 +124,44 @@ def train_step(state: TrainState, sampler: CropSampler, device: torch.device) ->
     return {k: v.detach() for k, v in {**g_losses, **d_losses}.items()}
 
 
-def validation_crops(dataset: Dataset, speakers: list[str], crop: int, count: int) -> dict[str, Tensor]:
-    """Fixed crops (the middle of each of the first `count` val utterances): [count, n_mels, crop]."""
+def _pitch(model: VAEGAN, a: str, b: str, f0_a: Tensor | None, f0_b: Tensor | None, device: torch.device) -> Pitch | None:
+    if not model.cfg.pitch:
+        return None
+    return Pitch(f0_a.to(device), f0_b.to(device), model.f0_stats[a], model.f0_stats[b])
+
+
+def validation_crops(dataset: Dataset, speakers: list[str], crop: int, count: int,
+                     with_f0: bool = False) -> dict[str, tuple[Tensor, Tensor | None]]:
+    """Fixed crops (the middle of each of the first `count` val utterances): mel [count, n_mels, crop]
+    and, with `with_f0`, F0 [count, crop]."""
     crops = {}
     for s in speakers:
-        mels = []
+        mels, f0s = [], []
         for u in dataset.select(s, "val")[:count] or dataset.select(s, "train")[:count]:
             mel = dataset.mel(u)
             start = max(0, (mel.shape[1] - crop) // 2)
             mel = mel[:, start : start + crop]
             mels.append(torch.nn.functional.pad(mel, (0, crop - mel.shape[1])))
-        crops[s] = torch.stack(mels)
+            if with_f0:
+                f0 = dataset.f0(u)[start : start + crop]
+                f0s.append(torch.nn.functional.pad(f0, (0, crop - f0.shape[0])))
+        crops[s] = (torch.stack(mels), torch.stack(f0s) if with_f0 else None)
     return crops
 
 
 @torch.no_grad()
-def validate(state: TrainState, crops: dict[str, Tensor], device: torch.device) -> dict[str, float]:
+def validate(state: TrainState, crops: dict[str, tuple[Tensor, Tensor | None]], device: torch.device) -> dict[str, float]:
     """Mean loss terms over the validation pairs, with z = μ (no sampling noise)."""
     state.model.eval()
     totals: dict[str, float] = {}
     pairs = validation_pairs(state.model.speakers)
     for a, b in pairs:
-        n = min(len(crops[a]), len(crops[b]))
-        x_a, x_b = crops[a][:n].to(device), crops[b][:n].to(device)
+        (mel_a, f0_a), (mel_b, f0_b) = crops[a], crops[b]
+        n = min(len(mel_a), len(mel_b))
+        x_a, x_b = mel_a[:n].to(device), mel_b[:n].to(device)
+        pitch = _pitch(state.model, a, b, None if f0_a is None else f0_a[:n], None if f0_b is None else f0_b[:n], device)
         with _autocast(device):
-            g, out = generator_losses(state.model, state.discs, x_a, x_b, a, b, None)
+            g, out = generator_losses(state.model, state.discs, x_a, x_b, a, b, None, pitch, state.cfg.loss_weights)
             d = discriminator_losses(state.discs, x_a, x_b, out.ab, out.ba, a, b)
         for k, v in {**g, **d}.items():
             totals[k] = totals.get(k, 0.0) + float(v) / len(pairs)
@@ -200,6 +216,7 @@ def load_checkpoint(state: TrainState, folder: Path) -> None:
 
 def _run_record(dataset: Dataset, model_cfg: ModelConfig, speakers: list[str], cfg: TrainConfig) -> dict:
     return {
+        "kind": "vaegan",
         "dataset": str(dataset.folder.resolve()),
         "speakers": speakers,
         "model": model_cfg.to_dict(),
@@ -212,6 +229,8 @@ def _check_resume(stored: dict, current: dict, run_dir: Path) -> None:
     """A resumed run must be the same run: refuse changed settings instead of silently mixing."""
     relaxed = {"steps", "checkpoint_every", "keep_checkpoints"}  # may be extended on resume
     diffs = []
+    # Read through the config class, so a run written before a model field existed still resumes.
+    stored = {**stored, "model": ModelConfig.from_dict(stored["model"]).to_dict()}
     for key in ("speakers", "model", "features"):
         if stored[key] != current[key]:
             diffs.append(key)
@@ -251,13 +270,17 @@ def fit(
         _check_resume(ckpt.read_json(run_dir / RUN_FILE, "run description"), record, run_dir)
     ckpt.write_json(run_dir / RUN_FILE, record)
 
-    state = build_state(model_cfg, dataset.features, speakers, cfg, device)
+    f0_stats = None
+    if model_cfg.pitch:
+        dataset.require_f0(f"the pitch-aware model '{model_name}'")
+        f0_stats = {s: dataset.f0_stats(s) for s in speakers}
+    state = build_state(model_cfg, dataset.features, speakers, cfg, device, f0_stats)
     checkpoints = ckpt.list_checkpoints(run_dir)
     if checkpoints:
         load_checkpoint(state, checkpoints[-1])
         log.info("resuming %s from step %d", run_dir, state.step)
-    sampler = CropSampler(dataset, speakers, cfg.crop_frames, device)
-    val_crops = validation_crops(dataset, speakers, cfg.crop_frames, cfg.val_crops)
+    sampler = CropSampler(dataset, speakers, cfg.crop_frames, device, with_f0=model_cfg.pitch)
+    val_crops = validation_crops(dataset, speakers, cfg.crop_frames, cfg.val_crops, with_f0=model_cfg.pitch)
     logger = TrainingLog(run_dir, dataset, state, options.tensorboard)
     try:
         _loop(state, sampler, val_crops, logger, run_dir, device, options)

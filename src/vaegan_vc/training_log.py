@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from .data.dataset import Dataset
+from .pitch import map_f0
 from .plots import loss_curves_figure, mel_panels_figure, save_figure
 from .vocoders import GriffinLimVocoder
 
@@ -53,8 +54,9 @@ class TrainingLog:
         tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
         os.replace(tmp, self.metrics_path)
 
-    def _pick_samples(self, dataset: Dataset) -> list[tuple[str, str, str, torch.Tensor, torch.Tensor | None]]:
-        """(src, tgt, utt_id, source mel, parallel target mel or None) for each plotted direction."""
+    def _pick_samples(self, dataset: Dataset) -> list[tuple]:
+        """(src, tgt, utt_id, source mel, parallel target mel or None, source F0 or None) for each
+        plotted direction."""
         samples = []
         for a, b in validation_pairs(self.state.model.speakers):
             for src, tgt in ((a, b), (b, a)):
@@ -62,7 +64,8 @@ class TrainingLog:
                 tgt_by_id = {u.utt_id: u for u in dataset.select(tgt, "val") + dataset.select(tgt, "train")}
                 u = next((u for u in src_utts if u.utt_id in tgt_by_id), src_utts[0])
                 target = dataset.mel(tgt_by_id[u.utt_id])[:, :MAX_SAMPLE_FRAMES] if u.utt_id in tgt_by_id else None
-                samples.append((src, tgt, u.utt_id, dataset.mel(u)[:, :MAX_SAMPLE_FRAMES], target))
+                f0 = dataset.f0(u)[:MAX_SAMPLE_FRAMES] if self.state.model.cfg.pitch else None
+                samples.append((src, tgt, u.utt_id, dataset.mel(u)[:, :MAX_SAMPLE_FRAMES], target, f0))
         return samples
 
     def _append(self, row: dict) -> None:
@@ -92,10 +95,14 @@ class TrainingLog:
         model = self.state.model
         device = next(model.parameters()).device
         model.eval()
-        for i, (src, tgt, utt_id, mel, target) in enumerate(self.samples):
+        for i, (src, tgt, utt_id, mel, target, f0) in enumerate(self.samples):
             x = mel.unsqueeze(0).to(device)
-            converted = model.convert(x, tgt)
-            cycle = model.convert(converted, src)
+            f0_src = f0_tgt = None
+            if f0 is not None:  # the training convention: the speakers' own ranges
+                f0_src = f0.unsqueeze(0).to(device)
+                f0_tgt = map_f0(f0_src, model.f0_stats[src], model.f0_stats[tgt])
+            converted = model.convert(x, tgt, f0_tgt)
+            cycle = model.convert(converted, src, f0_src)
             panels = [(f"input {src} {utt_id}", mel.numpy()), (f"converted {src}→{tgt}", converted[0].float().cpu().numpy()),
                       (f"cycle {src}→{tgt}→{src}", cycle[0].float().cpu().numpy())]
             if target is not None:

@@ -43,7 +43,24 @@ class Dataset:
         with open(self.folder / MANIFEST_FILE) as f:
             self.utterances = [UtteranceRef(**{k: row[k] for k in UtteranceRef.__dataclass_fields__}) for row in map(json.loads, f)]
         self._feats: dict[str, np.ndarray] = {}
+        self._f0: dict[str, np.ndarray] = {}
         self._audio: dict[str, np.ndarray] = {}
+
+    @property
+    def has_f0(self) -> bool:
+        """Datasets prepared before F0 extraction existed have no f0/ folder."""
+        return "f0" in self.info and all((self.folder / "f0" / f"{s}.npy").is_file() for s in self.speakers)
+
+    def require_f0(self, why: str) -> None:
+        if not self.has_f0:
+            raise VaeganError(
+                f"{self.folder}: this dataset has no F0, which {why} needs; prepare it again with this "
+                f"version (vaegan-vc prepare SRC_DIR OUT_DIR --features {self.features.name} --force)"
+            )
+
+    def f0_stats(self, speaker: str) -> dict[str, float]:
+        """The speaker's ln-F0 mean/std over its train split, as written by prepare."""
+        return dict(self.info["speakers"][speaker]["f0"])
 
     def check_speakers(self, speakers: list[str]) -> None:
         unknown = [s for s in speakers if s not in self.speakers]
@@ -58,6 +75,16 @@ class Dataset:
         if speaker not in self._feats:
             self._feats[speaker] = np.load(self.folder / "features" / f"{speaker}.npy", mmap_mode="r")
         return self._feats[speaker]
+
+    def f0_array(self, speaker: str) -> np.ndarray:
+        """The speaker's memory-mapped F0, float32 Hz [total_frames], aligned with the features."""
+        if speaker not in self._f0:
+            self._f0[speaker] = np.load(self.folder / "f0" / f"{speaker}.npy", mmap_mode="r")
+        return self._f0[speaker]
+
+    def f0(self, u: UtteranceRef) -> Tensor:
+        """One utterance's F0, float32 Hz [frames] (0 = unvoiced)."""
+        return torch.from_numpy(np.array(self.f0_array(u.speaker)[u.offset : u.offset + u.frames], dtype=np.float32))
 
     def audio_array(self, speaker: str) -> np.ndarray:
         """The speaker's memory-mapped cleaned audio, int16 [total_samples]."""
@@ -78,17 +105,20 @@ class CropSampler:
     """Random fixed-length crops of one split, per speaker, from a seeded generator.
 
     Utterances are drawn in proportion to their number of possible crop positions; one shorter
-    than the crop is padded with silence (feature value 0) instead of being dropped.
-    On CUDA the features are uploaded once and crops are gathered on the device, so the GPU
-    never waits on a data loader.
+    than the crop is padded with silence (feature value 0, F0 0) instead of being dropped.
+    With `with_f0`, each crop comes with its F0 frames. On CUDA the features are uploaded once
+    and crops are gathered on the device, so the GPU never waits on a data loader.
     """
 
-    def __init__(self, dataset: Dataset, speakers: list[str], crop: int, device: torch.device, split: str = "train"):
+    def __init__(self, dataset: Dataset, speakers: list[str], crop: int, device: torch.device, split: str = "train",
+                 with_f0: bool = False):
         self.crop = crop
         self.device = device
         self.on_device = device.type != "cpu"
+        self.with_f0 = with_f0
         self.tables: dict[str, tuple[Tensor, Tensor, Tensor]] = {}
         self.arrays: dict[str, np.ndarray | Tensor] = {}
+        self.f0_arrays: dict[str, np.ndarray | Tensor] = {}
         for s in speakers:
             utts = dataset.select(s, split)
             if not utts:
@@ -97,28 +127,42 @@ class CropSampler:
             frames = torch.tensor([u.frames for u in utts])
             weights = (frames - crop + 1).clamp(min=1).double()
             self.tables[s] = (offsets, frames, weights)
-            array = dataset.feature_array(s)
-            self.arrays[s] = torch.from_numpy(np.ascontiguousarray(array)).to(device) if self.on_device else array
+            self.arrays[s] = self._place(dataset.feature_array(s))
+            if with_f0:
+                self.f0_arrays[s] = self._place(dataset.f0_array(s)[None, :])
+
+    def _place(self, array: np.ndarray) -> np.ndarray | Tensor:
+        return torch.from_numpy(np.ascontiguousarray(array)).to(self.device) if self.on_device else array
 
     def sample(self, speaker: str, batch: int, generator: torch.Generator) -> Tensor:
         """`batch` random crops of `speaker`: float32 [batch, n_mels, crop] on the sampler's device."""
+        return self.sample_with_f0(speaker, batch, generator)[0]
+
+    def sample_with_f0(self, speaker: str, batch: int, generator: torch.Generator) -> tuple[Tensor, Tensor | None]:
+        """Crops [batch, n_mels, crop] and, with `with_f0`, their F0 [batch, crop] (else None)."""
         offsets, frames, weights = self.tables[speaker]
         u = torch.multinomial(weights, batch, replacement=True, generator=generator)
         n_starts = (frames[u] - self.crop + 1).clamp(min=1)
         start = offsets[u] + (torch.rand(batch, generator=generator, dtype=torch.float64) * n_starts).long()
-        array = self.arrays[speaker]
+        end = offsets[u] + frames[u]
+        mel = self._gather(self.arrays[speaker], start, end)
+        f0 = self._gather(self.f0_arrays[speaker], start, end)[:, 0] if self.with_f0 else None
+        return mel, f0
+
+    def _gather(self, array: np.ndarray | Tensor, start: Tensor, end: Tensor) -> Tensor:
+        """Crops of `array` [C, total] at `start` (zero past `end`): float32 [B, C, crop]."""
+        batch = len(start)
         if self.on_device:
             pos = torch.arange(self.crop)
-            valid = pos[None, :] < frames[u][:, None]  # [B, crop]
-            last = (offsets[u] + frames[u] - 1)[:, None]
-            idx = torch.minimum(start[:, None] + pos[None, :], last)  # [B, crop]
-            crops = array[:, idx.to(self.device)].float()  # [n_mels, B, crop]
+            valid = (start[:, None] + pos[None, :]) < end[:, None]  # [B, crop]
+            idx = torch.minimum(start[:, None] + pos[None, :], end[:, None] - 1)  # [B, crop]
+            crops = array[:, idx.to(self.device)].float()  # [C, B, crop]
             return (crops * valid.to(self.device)[None]).permute(1, 0, 2).contiguous()
-        # One slice per crop straight from the memory map into a zeroed float16 batch (the zeros
-        # pad utterances shorter than the crop), widened to float32 by torch in one pass: numpy's
+        # One slice per crop straight from the memory map into a zeroed batch (the zeros pad
+        # utterances shorter than the crop), widened to float32 by torch in one pass: numpy's
         # float16 → float32 cast and per-crop masking cost more than the copy itself.
-        crops = np.zeros((batch, array.shape[0], self.crop), dtype=array.dtype)  # [B, n_mels, crop]
-        for b, (first, end) in enumerate(zip(start.tolist(), (offsets[u] + frames[u]).tolist())):
-            n = min(self.crop, end - first)
+        crops = np.zeros((batch, array.shape[0], self.crop), dtype=array.dtype)  # [B, C, crop]
+        for b, (first, stop) in enumerate(zip(start.tolist(), end.tolist())):
+            n = min(self.crop, stop - first)
             crops[b, :, :n] = array[:, first : first + n]
         return torch.from_numpy(crops).float()

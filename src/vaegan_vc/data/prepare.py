@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import multiprocessing as mp
 import os
 import shutil
@@ -19,6 +20,7 @@ from ..checkpoint import refuse_to_overwrite, write_json
 from ..config import FORMAT_VERSION, FeatureConfig
 from ..cores import usable_cores
 from ..errors import VaeganError
+from ..pitch import F0_CEIL, F0_FLOOR, TRACKER, extract_f0, log_f0_stats
 from ..progress import progress_bar
 
 log = logging.getLogger(__name__)
@@ -31,12 +33,14 @@ MIN_FRAMES = 8  # below ~0.1 s there is nothing to learn from
 
 @dataclass(frozen=True)
 class Utterance:
-    """One cleaned utterance: features [n_mels, frames] (float16) and audio [frames·hop] (int16)."""
+    """One cleaned utterance: features [n_mels, frames] (float16), F0 [frames] (float32 Hz, 0 =
+    unvoiced) and audio [frames·hop] (int16)."""
 
     speaker: str
     utt_id: str
     source: str
     features: np.ndarray
+    f0: np.ndarray
     audio: np.ndarray
     source_seconds: float
 
@@ -78,8 +82,9 @@ def process_file(job: tuple[str, str, str, str, FeatureConfig]) -> Utterance | t
         return rel, f"too short after trimming ({len(wav) / cfg.sample_rate:.2f} s)"
     wav = wav[: frames * cfg.hop_length]
     feats = mel_features(wav, cfg).numpy().astype(np.float16)
+    f0 = extract_f0(wav, cfg)
     audio = np.round(np.clip(wav, -1, 1) * 32767).astype(np.int16)
-    return Utterance(speaker, utt_id, rel, feats, audio, seconds)
+    return Utterance(speaker, utt_id, rel, feats, f0, audio, seconds)
 
 
 def _init_worker() -> None:
@@ -123,8 +128,13 @@ def write_dataset(
     out_dir: Path, cfg: FeatureConfig, utterances: list[Utterance], split: dict[str, str],
     skipped: list[tuple[str, str]], meta: dict,
 ) -> dict:
-    """Write features/, audio/, manifest.jsonl and finally dataset.json. Returns dataset.json's dict."""
+    """Write features/, f0/, audio/, manifest.jsonl and finally dataset.json. Returns dataset.json's dict.
+
+    Each speaker's ln-F0 statistics come from the train split only, so nothing is learnt from
+    the test sentences.
+    """
     (out_dir / "features").mkdir(parents=True)
+    (out_dir / "f0").mkdir()
     (out_dir / "audio").mkdir()
     speakers: dict[str, dict] = {}
     manifest = []
@@ -144,8 +154,11 @@ def write_dataset(
             offset += frames
             audio_offset += len(u.audio)
         _write_array(out_dir / "features" / f"{speaker}.npy", [u.features for u in utts], axis=1)
+        _write_array(out_dir / "f0" / f"{speaker}.npy", [u.f0 for u in utts], axis=0)
         _write_array(out_dir / "audio" / f"{speaker}.npy", [u.audio for u in utts], axis=0)
         speakers[speaker] = {s: {"utterances": v["utterances"], "minutes": round(v["minutes"], 3)} for s, v in stats.items()}
+        train_f0 = [u.f0 for u in utts if split[u.utt_id] == "train"] or [u.f0 for u in utts]
+        speakers[speaker]["f0"] = {k: round(v, 5) for k, v in log_f0_stats(np.concatenate(train_f0)).items()}
     with open(out_dir / MANIFEST_FILE, "w") as f:
         for row in manifest:
             f.write(json.dumps(row) + "\n")
@@ -154,6 +167,7 @@ def write_dataset(
         "features": cfg.to_dict(), "speakers": speakers,
         "split": {"seed": meta["seed"], "val_fraction": meta["val_fraction"], "test_fraction": meta["test_fraction"], "by": "utt_id"},
         "source": meta["source"], "skipped": [{"file": f, "reason": r} for f, r in skipped],
+        "f0": {"tracker": TRACKER, "floor_hz": F0_FLOOR, "ceil_hz": F0_CEIL, "unit": "Hz, 0 = unvoiced"},
     }
     write_json(out_dir / DATASET_FILE, info)  # written last: its presence marks a complete dataset
     return info
@@ -198,11 +212,12 @@ def prepare(
 
 def summary_table(info: dict) -> str:
     """Utterances and minutes per speaker per split, then every skipped file and why."""
-    head = f"{'speaker':<12}" + "".join(f"{s:>18}" for s in SPLITS) + f"{'total min':>12}"
+    head = f"{'speaker':<12}" + "".join(f"{s:>18}" for s in SPLITS) + f"{'total min':>12}{'F0 Hz':>8}"
     lines = [head, "-" * len(head)]
     for spk, stats in info["speakers"].items():
         cells = "".join(f"{stats[s]['utterances']:>8} / {stats[s]['minutes']:6.2f} m" for s in SPLITS)
-        lines.append(f"{spk:<12}{cells}{sum(stats[s]['minutes'] for s in SPLITS):>12.2f}")
+        f0 = f"{math.exp(stats['f0']['log_mean']):8.0f}" if stats.get("f0", {}).get("log_std") else f"{'-':>8}"
+        lines.append(f"{spk:<12}{cells}{sum(stats[s]['minutes'] for s in SPLITS):>12.2f}{f0}")
     skipped = info.get("skipped", [])
     lines.append(f"skipped {len(skipped)} file(s)" + (":" if skipped else ""))
     lines += [f"  {s['file']}: {s['reason']}" for s in skipped]

@@ -136,14 +136,16 @@ def convert_jobs(loaded, ds, jobs: list, vocoder, folder: Path, model_id: list, 
 
 def convert_one(loaded, ds, u, target: str, vocoder, path: Path) -> dict:
     """Convert one dataset utterance, write its wav, return SSIM of reconstruction and cycle."""
-    from ..convert import convert_features
+    from ..convert import PitchOptions, convert_features, source_f0
     from ..vocoders import vocode_long
 
     mel = ds.mel(u)
-    converted = convert_features(loaded, mel, target)
+    # The F0 a user's conversion would get: WORLD on the same cleaned audio (prepare stores it).
+    f0 = (ds.f0(u) if ds.has_f0 else source_f0(loaded, ds.wav(u))) if loaded.model.cfg.pitch else None
+    converted = convert_features(loaded, mel, target, f0)
     save_audio(path, vocode_long(vocoder, converted).numpy(), loaded.features.sample_rate)
-    recon = convert_features(loaded, mel, u.speaker)
-    cycle = convert_features(loaded, converted, u.speaker)
+    recon = convert_features(loaded, mel, u.speaker, f0)
+    cycle = convert_features(loaded, converted, u.speaker, f0, PitchOptions(mode="keep"))  # back to the source's own F0
     source = mel.numpy()
     return {"ssim_recon": mel_ssim(recon.numpy(), source), "ssim_cycle": mel_ssim(cycle.numpy(), source)}
 
