@@ -6,6 +6,7 @@ two stages (mel → linear magnitude by NNLS multiplicative updates, then Griffi
 at several iteration counts, which is where the time can be traded for quality.
 
     python benchmarks/convert_rtf.py                     # seed model, 2 threads
+    python benchmarks/convert_rtf.py --model fast --features hifigan   # + the F0 stage
     python benchmarks/convert_rtf.py --model tiny --threads 4 --seconds 30
 """
 
@@ -27,7 +28,7 @@ from vaegan_vc.audio import (
     denormalize, features_to_linear, griffin_lim, list_audio, load_audio, mel_features, mel_filterbank, normalize_loudness,
 )
 from vaegan_vc.config import MODEL_PRESETS, feature_preset, model_preset
-from vaegan_vc.convert import convert_features, convert_wav, load_model
+from vaegan_vc.convert import convert_features, convert_wav, load_model, source_f0
 from vaegan_vc.models.vaegan import VAEGAN
 from vaegan_vc.vocoders import load_vocoder, vocode_long
 
@@ -68,6 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_common_args(parser)
     parser.add_argument("--model", choices=MODEL_PRESETS, default="seed")
+    parser.add_argument("--features", choices=["seed", "hifigan"], default="seed", help="feature preset (default: %(default)s)")
     parser.add_argument("--seconds", type=float, default=10.0, help="utterance length (default: %(default)s)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default: %(default)s)")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs; best and median shown (default: %(default)s)")
@@ -76,13 +78,15 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     check_data(parser, args.data)
     torch.set_num_threads(args.threads)
-    features = feature_preset("seed")
+    features = feature_preset(args.features)
 
     print(environment(args.threads))
     with work_dir(args.work_dir) as work:
         torch.manual_seed(0)
         model_dir = work / f"model-{args.model}"
-        ckpt.save_model(model_dir, VAEGAN(model_preset(args.model, features.n_mels), [SOURCE, TARGET]), features)
+        model_cfg = model_preset(args.model, features.n_mels)
+        stats = {s: {"log_mean": 5.0, "log_std": 0.2} for s in (SOURCE, TARGET)} if model_cfg.pitch else None
+        ckpt.save_model(model_dir, VAEGAN(model_cfg, [SOURCE, TARGET], stats), features)
         start = time.perf_counter()
         loaded = load_model(model_dir)
         load_s = time.perf_counter() - start
@@ -103,14 +107,15 @@ def main(argv: list[str] | None = None) -> None:
     wait_for_idle(args.wait_idle)
     with CpuMeter() as split_cpu:
         feats_best, _, feats = timed(lambda: mel_features(wav, loaded.features), args.repeats)
-        model_best, _, converted = timed(lambda: convert_features(loaded, feats, TARGET), args.repeats)
+        f0_best, _, f0 = timed(lambda: source_f0(loaded, wav), args.repeats)
+        model_best, _, converted = timed(lambda: convert_features(loaded, feats, TARGET, f0), args.repeats)
         voc_best, _, _ = timed(lambda: vocode_long(vocoder, converted), args.repeats)
         mel = converted.unsqueeze(0)
         nnls_best, _, magnitude = timed(lambda: features_to_linear(mel, loaded.features), args.repeats)
         gl_best, _, _ = timed(lambda: griffin_lim(magnitude, loaded.features, n_iter=vocoder.n_iter), args.repeats)
-    total = feats_best + model_best + voc_best
+    total = feats_best + f0_best + model_best + voc_best
     print(f"split (best of each stage, RTF; {split_cpu}):")
-    for name, seconds in (("features", feats_best), ("model", model_best), ("vocoder", voc_best),
+    for name, seconds in (("features", feats_best), ("F0 (pyworld DIO + StoneMask)", f0_best), ("model", model_best), ("vocoder", voc_best),
                           ("  of which mel → linear (NNLS, 30 it)", nnls_best), (f"  of which Griffin-Lim ({vocoder.n_iter} it)", gl_best)):
         print(f"  {name:<38} {seconds:7.3f} s  RTF {seconds / audio_s:.3f}  ({seconds / total:4.0%})")
 

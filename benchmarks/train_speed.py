@@ -7,6 +7,7 @@ utilisation during the timed loop and the peak memory. Figures are compared with
 implementation's 14 pairs/s (batch 4) and 29 pairs/s (batch 32) on an H100.
 
     python benchmarks/train_speed.py                        # CPU (2 threads), seed and tiny
+    python benchmarks/train_speed.py --models seed fast --max-batch 16   # the fast family's ratio
     python benchmarks/train_speed.py --device cuda          # 4 … 128 on the GPU
     python benchmarks/train_speed.py --models seed --max-batch 8 --dataset DS
 """
@@ -27,7 +28,7 @@ from pathlib import Path
 import torch
 
 from common import CpuMeter, add_common_args, check_data, environment, prepare_pair_dataset, wait_for_idle, work_dir
-from vaegan_vc.config import MODEL_PRESETS, TrainConfig, model_preset
+from vaegan_vc.config import MODEL_PRESETS, TrainConfig, default_loss_weights, model_preset
 from vaegan_vc.data.dataset import CropSampler, Dataset
 from vaegan_vc.errors import VaeganError
 from vaegan_vc.train import build_state, resolve_device, train_step
@@ -96,9 +97,11 @@ def synchronize(device: torch.device) -> None:
 def measure(dataset: Dataset, model_name: str, batch: int, device: torch.device, args: argparse.Namespace) -> dict:
     """Warm up, then time train_step for at least --min-steps steps and --seconds seconds."""
     model_cfg = model_preset(model_name, dataset.features.n_mels)
-    cfg = TrainConfig(batch_size=batch, crop_frames=args.crop, steps=10**9)  # constant LR throughout
-    state = build_state(model_cfg, dataset.features, dataset.speakers, cfg, device)
-    sampler = CropSampler(dataset, dataset.speakers, cfg.crop_frames, device)
+    cfg = TrainConfig(batch_size=batch, crop_frames=args.crop, steps=10**9,  # constant LR throughout
+                      loss_weights=default_loss_weights(model_cfg.family))
+    f0_stats = {s: dataset.f0_stats(s) for s in dataset.speakers} if model_cfg.pitch else None
+    state = build_state(model_cfg, dataset.features, dataset.speakers, cfg, device, f0_stats)
+    sampler = CropSampler(dataset, dataset.speakers, cfg.crop_frames, device, with_f0=model_cfg.pitch)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     start = time.perf_counter()
@@ -160,7 +163,7 @@ def sweep(dataset: Dataset, model_name: str, device: torch.device, args: argpars
 
 def print_row(model_name: str, row: dict, device: torch.device) -> None:
     cells = [
-        f"{model_name:>5}", f"{row['batch']:>5}", f"{row['steps_per_s']:9.3f}", f"{row['pairs_per_s']:9.2f}",
+        f"{model_name:>12}", f"{row['batch']:>5}", f"{row['steps_per_s']:9.3f}", f"{row['pairs_per_s']:9.2f}",
         f"{row['seconds_per_step']:8.3f}", f"{row['steps']:>5}",
     ]
     if device.type == "cuda":
@@ -172,6 +175,16 @@ def print_row(model_name: str, row: dict, device: torch.device) -> None:
     if ref is not None:
         cells.append(f"{row['pairs_per_s'] / ref:.3g}x the reference's {ref:g} pairs/s (H100)")
     print("  ".join(cells), flush=True)
+
+
+def print_ratios(results: dict[str, list[dict]], models: list[str]) -> None:
+    """Crop pairs/s of every model over the first one's, batch by batch (same crops, same data)."""
+    base = models[0]
+    by_batch = {r["batch"]: r["pairs_per_s"] for r in results.get(base, [])}
+    for name in models[1:]:
+        for row in results.get(name, []):
+            if row["batch"] in by_batch:
+                print(f"{name} / {base} at batch {row['batch']}: {row['pairs_per_s'] / by_batch[row['batch']]:.1f}x the crop pairs/s")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -213,11 +226,12 @@ def main(argv: list[str] | None = None) -> None:
         dataset = Dataset(args.dataset)
         print(f"dataset {args.dataset} ({', '.join(dataset.speakers)}); device {device}; crops {args.crop} frames; "
               f"warm-up {args.warmup} step(s), then >= {args.min_steps} steps and >= {args.seconds:g} s per batch size")
-        head = ["model", "batch", "steps/s", "pairs/s", "s/step", "steps"] + (["GPU", "peak mem"] if cuda else ["CPU use"])
+        head = [f"{'model':>12}", "batch", "steps/s", "pairs/s", "s/step", "steps"] + (["GPU", "peak mem"] if cuda else ["CPU use"])
         print("  ".join(head))
-        summary = []
+        summary, results = [], {}
         for model_name in args.models:
             rows, why = sweep(dataset, model_name, device, args)
+            results[model_name] = rows
             if rows:
                 best = max(rows, key=lambda r: r["pairs_per_s"])
                 summary.append(
@@ -228,6 +242,7 @@ def main(argv: list[str] | None = None) -> None:
             else:
                 summary.append(f"{model_name}: nothing measured ({why})")
         print("\n" + "\n".join(summary))
+        print_ratios(results, args.models)
 
 
 if __name__ == "__main__":

@@ -59,14 +59,17 @@ def test_train_refuses_a_one_speaker_dataset(dataset_dir, tmp_path, capsys):
 
 
 def test_hifigan_features_end_to_end(vcc_src, tmp_path):
-    """prepare --features hifigan → train → convert --vocoder hifigan (the universal V1 of the
-    `hifigan` extra, which ./test.sh installs)."""
+    """prepare --features hifigan → train a pitch-aware fast model → convert --vocoder hifigan
+    --pitch-shift (the universal V1 of the `hifigan` extra, which ./test.sh installs)."""
     ds, runs = tmp_path / "ds", tmp_path / "run"
     assert main(["prepare", str(vcc_src), str(ds), "--features", "hifigan", "--workers", "2", "--speakers", "SF1,TM1"]) == 0
-    assert main(["train", str(ds), str(runs), "--model", "tiny", "--steps", "2", "--batch-size", "2", "--crop-frames", "32",
+    assert main(["train", str(ds), str(runs), "--model", "fast-tiny", "--steps", "2", "--batch-size", "2",
                  "--checkpoint-every", "2", "--device", "cpu", "--no-tensorboard"]) == 0
+    train = json.loads((runs / "run.json").read_text())["train"]
+    assert (train["crop_frames"], train["lr"], train["loss_weights"]["fm"]) == (64, 2e-4, 10.0)  # the fast family's defaults
     src = vcc_file("SF1", "100001")
-    assert main(["convert", str(runs), str(src), "--target", "TM1", str(tmp_path / "out"), "--vocoder", "hifigan", "--device", "cpu"]) == 0
+    assert main(["convert", str(runs), str(src), "--target", "TM1", str(tmp_path / "out"), "--vocoder", "hifigan",
+                 "--pitch-shift", "-2", "--pitch-mode", "keep", "--device", "cpu"]) == 0
     import soundfile as sf
 
     wav, sr = sf.read(str(tmp_path / "out" / "gen" / "100001.wav"))

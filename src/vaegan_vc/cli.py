@@ -58,10 +58,10 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 def _train_config(args: argparse.Namespace, model: str):
     """Flags given on the command line over the stored run's settings (resume) over defaults."""
     from .checkpoint import read_json
-    from .config import TrainConfig, default_loss_weights, model_preset
+    from .config import TrainConfig, model_preset, train_defaults
     from .train import RUN_FILE
 
-    base = TrainConfig(loss_weights=default_loss_weights(model_preset(model, 1).family))
+    base = train_defaults(model_preset(model, 1).family)
     if (args.run_dir / RUN_FILE).exists():
         base = TrainConfig.from_dict(read_json(args.run_dir / RUN_FILE, "run description")["train"])
     changes = {name: getattr(args, name) for name in
@@ -163,12 +163,12 @@ def _add_train(sub) -> None:
                    help="seed (the paper), small, tiny (smoke runs), fast (1-D, pitch-aware, for the CPU) and its "
                         "ablations fast-nopitch, fast-wide, fast-tiny; default: seed")
     p.add_argument("--speakers", type=_speaker_list, help="train on these dataset speakers only")
-    p.add_argument("--steps", type=int, help="total steps (default: 100000)")
-    p.add_argument("--batch-size", type=int, help="crops per speaker per step (default: 4)")
-    p.add_argument("--crop-frames", type=int, help="crop length in frames, a multiple of 4 (default: 128)")
-    p.add_argument("--lr", type=float, help="Adam learning rate (default: 1e-4)")
+    p.add_argument("--steps", type=int, help="total steps (default: 100000; fast models 8000)")
+    p.add_argument("--batch-size", type=int, help="crops per speaker per step (default: 4; fast models 16)")
+    p.add_argument("--crop-frames", type=int, help="crop length in frames, a multiple of the latent's downsampling (default: 128; fast models 64)")
+    p.add_argument("--lr", type=float, help="Adam learning rate (default: 1e-4; fast models 2e-4)")
     p.add_argument("--seed", type=int, help="training seed (default: 0)")
-    p.add_argument("--checkpoint-every", type=int, help="steps between checkpoints, validation and plots (default: 1000)")
+    p.add_argument("--checkpoint-every", type=int, help="steps between checkpoints, validation and plots (default: 1000; fast models 500)")
     p.add_argument("--keep-checkpoints", type=int, help="checkpoints kept (default: 3)")
     for key in LOSS_FLAGS:
         p.add_argument(f"--{key.replace('_', '-')}-weight", type=float, help=f"weight of the '{key}' loss")
