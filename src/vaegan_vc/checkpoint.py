@@ -36,6 +36,31 @@ def refuse_to_overwrite(folder: Path, force: bool) -> None:
         raise VaeganError(f"{folder}: already exists; use --force to overwrite")
 
 
+def refuse_overlap(output: Path, inputs: dict[str, Path | None]) -> None:
+    """An output folder must not be, contain or lie inside an input: --force would delete the input.
+
+    inputs: {what it is: path}; None entries are skipped.
+    """
+    out = Path(output).resolve()
+    for what, path in inputs.items():
+        if path is None:
+            continue
+        src = Path(path).resolve()
+        if out == src or src.is_relative_to(out) or out.is_relative_to(src):
+            relation = "is" if out == src else "contains" if src.is_relative_to(out) else "lies inside"
+            raise VaeganError(f"{output}: the output folder {relation} the {what} ({path}); choose an output folder apart from it")
+
+
+def copy_file_atomic(src: Path, dst: Path) -> None:
+    """Copy under a temporary name, then rename: a full disk never leaves a truncated `dst`."""
+    tmp = dst.with_name(f".{dst.name}.partial")
+    try:
+        shutil.copy2(src, tmp)
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def write_json(path: Path, data: Any) -> None:
     """Write JSON atomically (temp file + rename)."""
     path = Path(path)

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .cli_types import finite_float, fraction, non_negative_float, positive_float, positive_int
 from .config import MODEL_PRESETS
 from .errors import VaeganError
 
@@ -43,6 +44,8 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     from .config import feature_preset
     from .data.prepare import prepare, summary_table
 
+    if args.val_fraction + args.test_fraction >= 1:
+        raise VaeganError(f"--val-fraction {args.val_fraction} + --test-fraction {args.test_fraction} leave nothing to train on (their sum must be below 1)")
     info = prepare(
         args.src_dir, args.out_dir, feature_preset(args.features), speakers=args.speakers, seed=args.seed,
         workers=args.workers, val_fraction=args.val_fraction, test_fraction=args.test_fraction, force=args.force,
@@ -91,13 +94,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .checkpoint import CONFIG_FILE, MODEL_FILE, refuse_to_overwrite, resolve_model_dir
+    from .checkpoint import CONFIG_FILE, MODEL_FILE, copy_file_atomic, refuse_overlap, refuse_to_overwrite, resolve_model_dir
 
     src = resolve_model_dir(args.run_dir)
+    refuse_overlap(args.out_dir, {"run or model folder": args.run_dir})
     refuse_to_overwrite(args.out_dir, args.force)
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    for name in (MODEL_FILE, CONFIG_FILE):
-        shutil.copy2(src / name, args.out_dir / name)
+    for name in (MODEL_FILE, CONFIG_FILE):  # config.json last: it marks a complete model folder
+        copy_file_atomic(src / name, args.out_dir / name)
     print(f"exported {src} to {args.out_dir}")
     return 0
 
@@ -148,9 +152,9 @@ def _add_prepare(sub) -> None:
     p.add_argument("--speakers", type=_speaker_list, help="comma-separated subset of the speaker folders")
     p.add_argument("--features", choices=["seed", "hifigan"], default="seed", help="feature preset (default: seed)")
     p.add_argument("--seed", type=int, default=0, help="split seed (default: 0)")
-    p.add_argument("--workers", type=int, default=None, help="parallel processes (default: one per usable core)")
-    p.add_argument("--val-fraction", type=float, default=0.1)
-    p.add_argument("--test-fraction", type=float, default=0.1)
+    p.add_argument("--workers", type=positive_int, default=None, help="parallel processes (default: one per usable core)")
+    p.add_argument("--val-fraction", type=fraction, default=0.1, help="share of utterance ids for validation (default: 0.1)")
+    p.add_argument("--test-fraction", type=fraction, default=0.1, help="share of utterance ids for testing (default: 0.1)")
     p.add_argument("--force", action="store_true", help="overwrite OUT_DIR")
     p.set_defaults(func=cmd_prepare)
 
@@ -163,17 +167,17 @@ def _add_train(sub) -> None:
                    help="seed (the paper), small, tiny (smoke runs), fast (1-D, pitch-aware, for the CPU) and its "
                         "ablations fast-nopitch, fast-wide, fast-tiny; default: seed")
     p.add_argument("--speakers", type=_speaker_list, help="train on these dataset speakers only")
-    p.add_argument("--steps", type=int, help="total steps (default: 100000; fast models 8000)")
-    p.add_argument("--batch-size", type=int, help="crops per speaker per step (default: 4; fast models 16)")
-    p.add_argument("--crop-frames", type=int, help="crop length in frames, a multiple of the latent's downsampling (default: 128; fast models 64)")
-    p.add_argument("--lr", type=float, help="Adam learning rate (default: 1e-4; fast models 2e-4)")
+    p.add_argument("--steps", type=positive_int, help="total steps (default: 100000; fast models 8000)")
+    p.add_argument("--batch-size", type=positive_int, help="crops per speaker per step (default: 4; fast models 16)")
+    p.add_argument("--crop-frames", type=positive_int, help="crop length in frames, a multiple of the latent's downsampling (default: 128; fast models 64)")
+    p.add_argument("--lr", type=positive_float, help="Adam learning rate (default: 1e-4; fast models 2e-4)")
     p.add_argument("--seed", type=int, help="training seed (default: 0)")
-    p.add_argument("--checkpoint-every", type=int, help="steps between checkpoints, validation and plots (default: 1000; fast models 500)")
-    p.add_argument("--keep-checkpoints", type=int, help="checkpoints kept (default: 3)")
+    p.add_argument("--checkpoint-every", type=positive_int, help="steps between checkpoints, validation and plots (default: 1000; fast models 500)")
+    p.add_argument("--keep-checkpoints", type=positive_int, help="checkpoints kept (default: 3)")
     for key in LOSS_FLAGS:
-        p.add_argument(f"--{key.replace('_', '-')}-weight", type=float, help=f"weight of the '{key}' loss")
+        p.add_argument(f"--{key.replace('_', '-')}-weight", type=non_negative_float, help=f"weight of the '{key}' loss")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    p.add_argument("--log-every", type=int, default=50, help="steps between logged training losses")
+    p.add_argument("--log-every", type=positive_int, default=50, help="steps between logged training losses")
     p.add_argument("--no-tensorboard", action="store_true")
     p.set_defaults(func=cmd_train)
 
@@ -188,7 +192,7 @@ def _add_convert(sub) -> None:
     p.add_argument("--vocoder-checkpoint", type=Path, help="vocoder weights (HiFi-GAN)")
     p.add_argument("--pitch-mode", choices=["auto", "keep"], default="auto",
                    help="pitch-aware models: auto moves the source's F0 into the target's range (default), keep leaves it")
-    p.add_argument("--pitch-shift", type=float, default=0.0, metavar="SEMITONES",
+    p.add_argument("--pitch-shift", type=finite_float, default=0.0, metavar="SEMITONES",
                    help="transpose the output by this many semitones, within ±24 (pitch-aware models)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--force", action="store_true", help="write into an existing OUT_DIR")

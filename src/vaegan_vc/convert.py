@@ -171,6 +171,7 @@ def convert_path(loaded: LoadedModel, input_path: Path, target: str, out_dir: Pa
             raise VaeganError(f"{input_path}: no audio files (.wav .flac .ogg .mp3)")
     else:
         raise VaeganError(f"{input_path}: no such file or folder")
+    ckpt.refuse_overlap(out_dir, {"input": input_path, "model folder": loaded.path})
     ckpt.refuse_to_overwrite(out_dir, force)
     failures = []
     for f in progress_bar(files, desc=f"convert → {target}", unit="file", disable=not progress or len(files) == 1):

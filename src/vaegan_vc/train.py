@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 from contextlib import nullcontext
@@ -19,7 +18,7 @@ from .errors import VaeganError
 from .losses import Pitch, discriminator_losses, generator_losses, weighted_total
 from .models.vaegan import VAEGAN, Discriminators
 from .progress import progress_bar
-from .training_log import TrainingLog, validation_pairs
+from .training_log import TrainingLog, read_metric_rows, validation_pairs
 
 log = logging.getLogger(__name__)
 
@@ -264,10 +263,14 @@ def fit(
         raise VaeganError(f"--crop-frames must be a positive multiple of {model_cfg.downsample}, got {cfg.crop_frames}")
     if cfg.steps <= 0 or cfg.batch_size <= 0 or cfg.checkpoint_every <= 0:
         raise VaeganError("--steps, --batch-size and --checkpoint-every must be positive")
+    ckpt.refuse_overlap(run_dir, {"dataset folder": dataset.folder})
     run_dir.mkdir(parents=True, exist_ok=True)
     record = _run_record(dataset, model_cfg, speakers, cfg)
     if (run_dir / RUN_FILE).exists():
-        _check_resume(ckpt.read_json(run_dir / RUN_FILE, "run description"), record, run_dir)
+        stored = ckpt.read_json(run_dir / RUN_FILE, "run description")
+        if not isinstance(stored, dict) or stored.get("kind", "vaegan") != "vaegan":
+            raise VaeganError(f"{run_dir}: holds another kind of run ({stored.get('kind') if isinstance(stored, dict) else 'unreadable'}), not a VAE-GAN training run; use a new RUN_DIR")
+        _check_resume(stored, record, run_dir)
     ckpt.write_json(run_dir / RUN_FILE, record)
 
     f0_stats = None
@@ -317,4 +320,4 @@ def read_metrics(run_dir: Path) -> list[dict]:
     path = run_dir / "metrics.jsonl"
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return read_metric_rows(path)

@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from .data.dataset import Dataset
+from .errors import VaeganError
 from .pitch import map_f0
 from .plots import loss_curves_figure, mel_panels_figure, save_figure
 from .vocoders import GriffinLimVocoder
@@ -18,6 +19,22 @@ from .vocoders import GriffinLimVocoder
 log = logging.getLogger(__name__)
 
 MAX_SAMPLE_FRAMES = 400  # plots and audio samples: up to 5 s of the seed features
+
+
+def read_metric_rows(path: Path) -> list[dict]:
+    """The rows of a metrics.jsonl. A torn last line (kill -9 during an append) is dropped with a
+    warning; a damaged line before it is an error, since later rows would be out of order."""
+    lines = [line for line in Path(path).read_text().splitlines() if line.strip()]
+    rows = []
+    for i, line in enumerate(lines):
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            if i == len(lines) - 1:
+                log.warning("%s: dropped a torn last line (the run was interrupted while logging)", path)
+                break
+            raise VaeganError(f"{path}: line {i + 1} is not JSON; remove it (or the file) to resume") from None
+    return rows
 
 
 def validation_pairs(speakers: list[str]) -> list[tuple[str, str]]:
@@ -49,7 +66,7 @@ class TrainingLog:
     def _truncate_metrics(self, step: int) -> None:
         if not self.metrics_path.exists():
             return
-        rows = [r for r in map(json.loads, self.metrics_path.read_text().splitlines()) if r["step"] <= step]
+        rows = [r for r in read_metric_rows(self.metrics_path) if r["step"] <= step]
         tmp = self.metrics_path.with_name(".metrics.jsonl.partial")
         tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
         os.replace(tmp, self.metrics_path)
@@ -85,7 +102,7 @@ class TrainingLog:
         if self.writer:
             for k, v in losses.items():
                 self.writer.add_scalar(f"val/{k}", v, step)
-        rows = [json.loads(line) for line in self.metrics_path.read_text().splitlines()]
+        rows = read_metric_rows(self.metrics_path)
         keys = [k for k in rows[-1] if k not in ("step", "split", "lr")]
         save_figure(loss_curves_figure(rows, keys), self.run_dir / "plots" / "losses.png")
 

@@ -5,18 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .cli_types import positive_int
+
 # The generator configs of models/hifigan.py, spelled out so that building the parser needs no torch.
 CONFIG_NAMES = ("v1", "v2", "v3", "tiny")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def add_vocoder_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -44,11 +36,11 @@ def add_vocoder_commands(subparsers: argparse._SubParsersAction) -> None:
         "RUN_DIR/finetune_mels/, while the losses compare with the real audio; speakers it does not "
         "know are left out",
     )
-    train.add_argument("--steps", type=_positive_int, default=100_000, help="total training steps (default: 100000)")
-    train.add_argument("--batch-size", type=_positive_int, default=16, help="segments per step (default: 16)")
-    train.add_argument("--segment-size", type=_positive_int, default=8192, help="samples per segment, a multiple of the hop (default: 8192)")
+    train.add_argument("--steps", type=positive_int, default=100_000, help="total training steps (default: 100000)")
+    train.add_argument("--batch-size", type=positive_int, default=16, help="segments per step (default: 16)")
+    train.add_argument("--segment-size", type=positive_int, default=8192, help="samples per segment, a multiple of the hop (default: 8192)")
     train.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="default: cuda when available")
-    train.add_argument("--checkpoint-every", type=_positive_int, default=5000, help="steps between checkpoints (default: 5000)")
+    train.add_argument("--checkpoint-every", type=positive_int, default=5000, help="steps between checkpoints (default: 5000)")
     train.add_argument("--force", action="store_true", help="discard an existing run in RUN_DIR and start over")
     train.set_defaults(func=_train)
 

@@ -483,9 +483,22 @@ def _trajectory(info: dict) -> dict:
     return json.loads(json.dumps(parts))  # tuples → lists, as read back from run.json
 
 
+def _refuse_other_kind(run_dir: Path) -> None:
+    """--force replaces a vocoder run, never another kind of run (a VAE-GAN's checkpoints)."""
+    existing = run_dir / RUN_FILE
+    if existing.is_file():
+        kind = read_json(existing, "run description").get("kind")
+        if kind != RUN_KIND:
+            what = "a VAE-GAN training run" if kind in (None, "vaegan") else f"a '{kind}' run"
+            raise VaeganError(f"{run_dir}: holds {what}, not a vocoder run; --force would delete it, so choose another RUN_DIR")
+    elif list_checkpoints(run_dir):
+        raise VaeganError(f"{run_dir}: holds checkpoints of an unknown run; choose another RUN_DIR")
+
+
 def prepare_run_dir(run_dir: Path, info: dict, force: bool) -> bool:
     """Create or check RUN_DIR; returns True when there is a checkpoint to resume from."""
     existing = run_dir / RUN_FILE
+    _refuse_other_kind(run_dir)
     if force:
         shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
         shutil.rmtree(run_dir / "tensorboard", ignore_errors=True)
@@ -527,6 +540,7 @@ def open_run(
     dataset_dir: Path, run_dir: Path, cfg: VocoderTrainConfig, device: str, force: bool,
 ) -> tuple[VocoderData, VocoderTrainState]:
     """Check the dataset (and VAE-GAN) and RUN_DIR, build the models, restore the newest checkpoint if any."""
+    _refuse_other_kind(Path(run_dir))
     dataset = Dataset(dataset_dir)
     features = dataset.features
     if cfg.init == UNIVERSAL:

@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import __version__
 from ..audio import list_audio, load_audio, mel_features, normalize_loudness, trim_silence
-from ..checkpoint import refuse_to_overwrite, write_json
+from ..checkpoint import refuse_overlap, refuse_to_overwrite, write_json
 from ..config import FORMAT_VERSION, FeatureConfig
 from ..cores import usable_cores
 from ..errors import VaeganError
@@ -184,6 +184,7 @@ def prepare(
     run never leaves a dataset that looks complete.
     """
     src_dir, out_dir = Path(src_dir), Path(out_dir)
+    refuse_overlap(out_dir, {"source folder": src_dir})
     refuse_to_overwrite(out_dir, force)
     found = find_speakers(src_dir, speakers)
     jobs = [

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..cli_types import non_negative_int, positive_int
+
 from .options import EvalOptions
 
 USAGE = (
@@ -39,33 +41,19 @@ def add_evaluate_command(subparsers) -> argparse.ArgumentParser:
     add("--transcripts", type=Path, metavar="FILE",
         help="reference texts: JSON {utt_id: text} or lines 'utt_id text' (default: ASR of the source)")
     add("--cache-dir", type=Path, metavar="DIR", help="analysis cache, shareable between runs (default: OUT_DIR/cache)")
-    add("--centroid-utts", type=_positive, default=30, metavar="N",
+    add("--centroid-utts", type=positive_int, default=30, metavar="N",
         help="training utterances per speaker centroid (default: 30)")
-    add("--max-utts", type=_positive, metavar="N", help="score at most this many utterances per pair")
-    add("--samples", type=_non_negative, default=2, metavar="N",
+    add("--max-utts", type=positive_int, metavar="N", help="score at most this many utterances per pair")
+    add("--samples", type=non_negative_int, default=2, metavar="N",
         help="audio players and mel plots per pair in report.html (default: 2)")
     add("--no-aids", action="store_true", help="skip the reading aids (no-conversion baseline, vocoder-only ceiling)")
     add("--device", choices=["auto", "cpu", "cuda"], default="cpu", help="device of the model and the tools (default: cpu)")
-    add("--workers", type=_positive, metavar="N",
+    add("--workers", type=positive_int, metavar="N",
         help="analysis processes on the CPU, ~1 GB each (default: one per usable core, at most 8; 1 = none)")
     add("--no-progress", action="store_true", help="no progress bar")
     add("--force", action="store_true", help="replace an existing evaluation in OUT_DIR")
     p.set_defaults(func=lambda args: run_evaluate(args, p))
     return p
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("expected a positive integer")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("expected 0 or more")
-    return value
 
 
 def options_from_args(args: argparse.Namespace) -> EvalOptions:

@@ -1,0 +1,101 @@
+"""Nothing lost: outputs never overlap inputs, --force never deletes another command's work,
+numbers are checked before any work starts, a torn log line does not block a resume."""
+
+import errno
+import json
+import shutil
+
+import pytest
+
+from conftest import copy_speaker, tiny_config, vcc_file
+from vaegan_vc import checkpoint as ckpt
+from vaegan_vc.cli import main
+from vaegan_vc.train import FitOptions, fit
+
+OPTS = FitOptions(device="cpu", progress=False, log_every=1, tensorboard=False)
+
+
+@pytest.fixture()
+def src(tmp_path):
+    root = tmp_path / "parent" / "wavs"
+    for spk in ("SF1", "TM1"):
+        copy_speaker(vcc_file(spk, "100001").parent, root / spk, 3)
+    (tmp_path / "parent" / "notes.txt").write_text("unrelated")
+    return root
+
+
+def _files(folder):
+    return sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("out", ["same", "parent", "inside"])
+def test_prepare_force_never_deletes_its_input(src, out, capsys):
+    before = _files(src.parent)
+    target = {"same": src, "parent": src.parent, "inside": src / "SF1" / "ds"}[out]
+    assert main(["prepare", str(src), str(target), "--force", "--workers", "1"]) == 1
+    assert "choose an output folder apart from it" in capsys.readouterr().err
+    assert _files(src.parent) == before
+
+
+def test_convert_and_export_refuse_overlapping_outputs(tiny_run, src, capsys):
+    assert main(["convert", str(tiny_run), str(src), "--target", "TM1", str(src / "out"), "--force"]) == 1
+    assert "lies inside the input" in capsys.readouterr().err
+    before = _files(tiny_run)
+    assert main(["export", str(tiny_run), str(tiny_run), "--force"]) == 1
+    assert _files(tiny_run) == before
+
+
+def test_vocoder_force_never_deletes_a_vaegan_run(dataset_dir, tiny_run, tmp_path, capsys):
+    run = tmp_path / "vaegan_run"
+    shutil.copytree(tiny_run, run)
+    before = _files(run)
+    assert main(["vocoder", "train", str(dataset_dir), str(run), "--force", "--steps", "1", "--segment-size", "8000", "--config", "tiny"]) == 1
+    assert "not a vocoder run" in capsys.readouterr().err
+    assert _files(run) == before
+
+
+@pytest.mark.parametrize("flags", [
+    ["--keep-checkpoints", "-1"], ["--keep-checkpoints", "0"], ["--log-every", "0"], ["--steps", "-10"],
+    ["--lr", "nan"], ["--lr", "0"], ["--gan-weight", "-1"], ["--batch-size", "two"],
+])
+def test_bad_training_numbers_are_refused_before_any_work(dataset_dir, tmp_path, flags, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["train", str(dataset_dir), str(tmp_path / "run"), "--model", "tiny", *flags])
+    assert exc.value.code == 2 and flags[0] in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--val-fraction", "1.5"], "[0, 1)"), (["--val-fraction", "0.6", "--test-fraction", "0.5"], "nothing to train on"),
+    (["--workers", "0"], "at least 1"),
+])
+def test_bad_prepare_numbers_are_refused(src, tmp_path, flags, message, capsys):
+    try:
+        code = main(["prepare", str(src), str(tmp_path / "ds"), *flags])
+    except SystemExit as exc:
+        code = exc.code
+    assert code in (1, 2) and message in capsys.readouterr().err
+    assert not (tmp_path / "ds").exists()
+
+
+def test_export_on_a_full_disk_leaves_no_truncated_model(tiny_run, tmp_path, monkeypatch, capsys):
+    def full(src, dst, *a, **k):
+        open(dst, "wb").write(b"trunc")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(shutil, "copy2", full)
+    with pytest.raises(OSError):
+        main(["export", str(tiny_run), str(tmp_path / "model")])
+    assert not (tmp_path / "model" / ckpt.MODEL_FILE).exists()
+    assert not list((tmp_path / "model").glob("*.partial"))
+
+
+def test_torn_metrics_line_does_not_block_resume(dataset_dir, tmp_path, caplog):
+    run = tmp_path / "run"
+    fit(dataset_dir, run, "tiny", tiny_config(steps=2), options=OPTS)
+    with open(run / "metrics.jsonl", "a") as f:
+        f.write('{"step": 3, "split": "tra')  # what kill -9 during an append leaves
+    assert fit(dataset_dir, run, "tiny", tiny_config(steps=4), options=OPTS).step == 4
+    assert "torn last line" in caplog.text
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["step"] == 4
