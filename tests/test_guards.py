@@ -99,3 +99,15 @@ def test_torn_metrics_line_does_not_block_resume(dataset_dir, tmp_path, caplog):
     assert "torn last line" in caplog.text
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert rows[-1]["step"] == 4
+
+
+def test_a_second_training_process_on_one_run_folder_is_refused(dataset_dir, tmp_path, capsys):
+    run = tmp_path / "run"
+    with ckpt.run_lock(run):  # as if another `train` were running on it
+        assert main(["train", str(dataset_dir), str(run), "--model", "tiny", "--steps", "2", "--batch-size", "2",
+                     "--crop-frames", "32", "--no-tensorboard"]) == 1
+        err = capsys.readouterr().err
+        assert "already using this folder" in err and f"pid {__import__('os').getpid()}" in err
+    # Released (as the kernel does when the holder dies): the same command now trains.
+    assert main(["train", str(dataset_dir), str(run), "--model", "tiny", "--steps", "2", "--batch-size", "2",
+                 "--crop-frames", "32", "--checkpoint-every", "2", "--no-tensorboard"]) == 0

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
 import re
 import shutil
+import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -226,3 +230,39 @@ def resolve_model_dir(path: Path, what: str = "model") -> Path:
     if not path.exists():
         raise VaeganError(f"{path}: no such {what} or run folder")
     raise VaeganError(f"{path}: neither a {what} folder ({MODEL_FILE} + {CONFIG_FILE}) nor a run folder with checkpoints")
+
+
+# ----------------------------------------------------------------------------- run-folder lock
+
+LOCK_FILE = ".lock"
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: Path):
+    """Hold RUN_DIR/.lock (an fcntl flock) while a run trains in it; a second process is refused.
+
+    The kernel drops the lock when its process dies, so a killed run never leaves a stale lock;
+    the file only tells who holds it.
+    """
+    run_dir = Path(run_dir)
+    created = not run_dir.exists()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / LOCK_FILE
+    handle = open(path, "a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise VaeganError(f"{run_dir}: a training run is already using this folder ({holder}); wait for it or stop it") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+        # A run refused before it wrote anything leaves no folder behind.
+        if created and [p.name for p in run_dir.iterdir()] == [LOCK_FILE]:
+            shutil.rmtree(run_dir, ignore_errors=True)

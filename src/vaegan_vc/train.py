@@ -263,8 +263,15 @@ def fit(
         raise VaeganError(f"--crop-frames must be a positive multiple of {model_cfg.downsample}, got {cfg.crop_frames}")
     if cfg.steps <= 0 or cfg.batch_size <= 0 or cfg.checkpoint_every <= 0:
         raise VaeganError("--steps, --batch-size and --checkpoint-every must be positive")
+    if model_cfg.pitch:
+        dataset.require_f0(f"the pitch-aware model '{model_name}'")
     ckpt.refuse_overlap(run_dir, {"dataset folder": dataset.folder})
-    run_dir.mkdir(parents=True, exist_ok=True)
+    with ckpt.run_lock(run_dir):
+        return _fit_locked(dataset, run_dir, model_name, model_cfg, cfg, speakers, device, options)
+
+
+def _fit_locked(dataset: Dataset, run_dir: Path, model_name: str, model_cfg: ModelConfig, cfg: TrainConfig,
+                speakers: list[str], device: torch.device, options: FitOptions) -> TrainState:
     record = _run_record(dataset, model_cfg, speakers, cfg)
     if (run_dir / RUN_FILE).exists():
         stored = ckpt.read_json(run_dir / RUN_FILE, "run description")
@@ -273,10 +280,7 @@ def fit(
         _check_resume(stored, record, run_dir)
     ckpt.write_json(run_dir / RUN_FILE, record)
 
-    f0_stats = None
-    if model_cfg.pitch:
-        dataset.require_f0(f"the pitch-aware model '{model_name}'")
-        f0_stats = {s: dataset.f0_stats(s) for s in speakers}
+    f0_stats = {s: dataset.f0_stats(s) for s in speakers} if model_cfg.pitch else None
     state = build_state(model_cfg, dataset.features, speakers, cfg, device, f0_stats)
     checkpoints = ckpt.list_checkpoints(run_dir)
     if checkpoints:

@@ -25,7 +25,7 @@ from .audio import denormalize, log_mel
 from .checkpoint import (
     CONFIG_FILE, MODEL_FILE, STATE_FILE, STATE_META_FILE, checkpoint_name, commit_checkpoint,
     flatten_optimizer, list_checkpoints, load_state_dict_strict, load_tensors, read_json, read_model_config,
-    resolve_model_dir, save_tensors, unflatten_optimizer, write_json,
+    resolve_model_dir, run_lock, save_tensors, unflatten_optimizer, write_json, LOCK_FILE,
 )
 from .config import FORMAT_VERSION, FeatureConfig, JsonConfig, feature_preset
 from .data.dataset import Dataset, UtteranceRef
@@ -510,7 +510,7 @@ def prepare_run_dir(run_dir: Path, info: dict, force: bool) -> bool:
             changed = sorted(k for k in set(old["train"]) | set(new["train"]) if old["train"].get(k) != new["train"].get(k))
             what = f"settings ({', '.join(changed)})" if changed else "generator or features"
             raise VaeganError(f"{run_dir}: holds a vocoder run with other {what}; use --force to start over")
-    elif run_dir.is_dir() and any(run_dir.iterdir()):
+    elif run_dir.is_dir() and any(p.name != LOCK_FILE for p in run_dir.iterdir()):
         raise VaeganError(f"{run_dir}: exists and is not a vocoder run folder; use --force to write into it")
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json(run_dir / RUN_FILE, info)
@@ -540,7 +540,6 @@ def open_run(
     dataset_dir: Path, run_dir: Path, cfg: VocoderTrainConfig, device: str, force: bool,
 ) -> tuple[VocoderData, VocoderTrainState]:
     """Check the dataset (and VAE-GAN) and RUN_DIR, build the models, restore the newest checkpoint if any."""
-    _refuse_other_kind(Path(run_dir))
     dataset = Dataset(dataset_dir)
     features = dataset.features
     if cfg.init == UNIVERSAL:
@@ -630,5 +629,7 @@ def train_vocoder(
         segment_size=segment_size, checkpoint_every=checkpoint_every, **overrides,
     )
     run_dir = Path(run_dir)
-    data, state = open_run(Path(dataset_dir), run_dir, cfg, device, force)
-    return fit(state, data, run_dir, progress)
+    _refuse_other_kind(run_dir)  # before the lock creates RUN_DIR
+    with run_lock(run_dir):
+        data, state = open_run(Path(dataset_dir), run_dir, cfg, device, force)
+        return fit(state, data, run_dir, progress)
