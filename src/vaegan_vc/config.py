@@ -173,6 +173,7 @@ FAST_PRESETS: dict[str, dict] = {
     "fast": _FAST,
     "fast-nopitch": {**_FAST, "pitch": False},
     "fast-wide": {**_FAST, "latent_dim": 128, "time_stride": 1},  # no information bottleneck
+    "fast-mid": {**_FAST, "latent_dim": 64},  # a looser bottleneck: 32 values per frame
     "fast-tiny": {**_FAST, "channels": 16, "encoder_res_blocks": 1, "shared_res_blocks": 1,
                   "generator_res_blocks": 1, "disc_channels": 8, "latent_dim": 4},
 }
