@@ -1,7 +1,7 @@
 """Wall time of `prepare` over a whole corpus (VCC2016 by default), per feature preset.
 
 Prints seconds, minutes of source audio per second and files per second, then a per-stage
-breakdown (load+resample / loudness / trim / features) of a few files in one process, which says
+breakdown (load+resample / loudness / trim / features / F0) of a few files in one process, which says
 where the time goes.
 
     python benchmarks/prepare_speed.py                       # seed and hifigan presets, all CPUs
@@ -20,6 +20,7 @@ import soundfile as sf
 
 from common import CpuMeter, add_common_args, check_data, environment, wait_for_idle, work_dir
 from vaegan_vc.audio import load_audio, mel_features, normalize_loudness, trim_silence
+from vaegan_vc.pitch import extract_f0
 from vaegan_vc.config import FEATURE_PRESETS, feature_preset
 from vaegan_vc.cores import usable_cores
 from vaegan_vc.data.prepare import find_speakers, prepare
@@ -45,7 +46,7 @@ def stage_breakdown(files: list[Path], preset: str) -> dict[str, float]:
 
     torch.set_num_threads(1)
     cfg = feature_preset(preset)
-    totals = dict.fromkeys(("load+resample", "loudness", "trim", "features"), 0.0)
+    totals = dict.fromkeys(("load+resample", "loudness", "trim", "features", "F0"), 0.0)
     mel_features(normalize_loudness(load_audio(files[0], cfg.sample_rate), cfg.sample_rate), cfg)  # imports, caches
     for f in files:
         t0 = time.perf_counter()
@@ -57,7 +58,9 @@ def stage_breakdown(files: list[Path], preset: str) -> dict[str, float]:
         t3 = time.perf_counter()
         mel_features(wav[: len(wav) // cfg.hop_length * cfg.hop_length], cfg)
         t4 = time.perf_counter()
-        for key, dt in zip(totals, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+        extract_f0(wav[: len(wav) // cfg.hop_length * cfg.hop_length], cfg)
+        t5 = time.perf_counter()
+        for key, dt in zip(totals, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
             totals[key] += dt
     return totals
 

@@ -50,6 +50,11 @@ def test_model_errors(tiny_run, tmp_path):
     shutil.copytree(ckpt.list_checkpoints(tiny_run)[-1], bad)
     data = (bad / ckpt.MODEL_FILE).read_bytes()
     (bad / ckpt.MODEL_FILE).write_bytes(data[: len(data) // 2])
+    with pytest.raises(VaeganError, match="corrupt/model.safetensors: checksum mismatch"):
+        load_model(bad)
+    config = json.loads((bad / ckpt.CONFIG_FILE).read_text())
+    del config["weights_sha256"]  # a folder from before checksums were recorded
+    (bad / ckpt.CONFIG_FILE).write_text(json.dumps(config))
     with pytest.raises(VaeganError, match="corrupt/model.safetensors: corrupted model weights"):
         load_model(bad)
     (bad / ckpt.CONFIG_FILE).write_text("{not json")
@@ -66,6 +71,9 @@ def test_wrong_keys_are_refused(tiny_run, tmp_path):
     tensors = ckpt.load_tensors(folder / ckpt.MODEL_FILE, "m")
     tensors["generators.XX.extra"] = torch.zeros(1)
     ckpt.save_tensors(folder / ckpt.MODEL_FILE, tensors)
+    config = json.loads((folder / ckpt.CONFIG_FILE).read_text())
+    config["weights_sha256"] = ckpt.sha256_file(folder / ckpt.MODEL_FILE)  # an edit that re-signs the file
+    (folder / ckpt.CONFIG_FILE).write_text(json.dumps(config))
     with pytest.raises(VaeganError, match="do not match the model.*unexpected"):
         load_model(folder)
 

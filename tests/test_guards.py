@@ -111,3 +111,13 @@ def test_a_second_training_process_on_one_run_folder_is_refused(dataset_dir, tmp
     # Released (as the kernel does when the holder dies): the same command now trains.
     assert main(["train", str(dataset_dir), str(run), "--model", "tiny", "--steps", "2", "--batch-size", "2",
                  "--crop-frames", "32", "--checkpoint-every", "2", "--no-tensorboard"]) == 0
+
+
+def test_altered_weights_are_refused(tiny_run, tmp_path, capsys):
+    folder = tmp_path / "model"
+    shutil.copytree(ckpt.list_checkpoints(tiny_run)[-1], folder)
+    data = bytearray((folder / ckpt.MODEL_FILE).read_bytes())
+    data[-100] ^= 0x01  # one bit of one weight: still a valid safetensors file
+    (folder / ckpt.MODEL_FILE).write_bytes(bytes(data))
+    assert main(["convert", str(folder), str(vcc_file("SF1", "100010")), "--target", "TM1", str(tmp_path / "o")]) == 1
+    assert "checksum mismatch" in capsys.readouterr().err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -90,6 +91,20 @@ def save_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
     os.replace(tmp, path)
 
 
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_sha256(path: Path, expected: str) -> None:
+    actual = sha256_file(path)
+    if actual != expected:
+        raise VaeganError(f"{path}: checksum mismatch (sha256 {actual[:16]}…, expected {expected[:16]}…); the file is damaged or was altered")
+
+
 def load_tensors(path: Path, what: str) -> dict[str, torch.Tensor]:
     if not Path(path).is_file():
         raise VaeganError(f"{path}: {what} not found")
@@ -117,10 +132,24 @@ def model_config_dict(model_cfg: ModelConfig, features: FeatureConfig, speakers:
 
 
 def save_model(folder: Path, model: torch.nn.Module, features: FeatureConfig) -> None:
-    """Write `model.safetensors` + `config.json`: all that `convert` needs, nothing to re-type."""
+    """Write `model.safetensors` + `config.json`: all that `convert` needs, nothing to re-type.
+
+    config.json records the weights' sha256, so that a damaged or altered weight file is refused.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     save_tensors(folder / MODEL_FILE, model.state_dict())
-    write_json(folder / CONFIG_FILE, model_config_dict(model.cfg, features, model.speakers, model.f0_stats))
+    config = model_config_dict(model.cfg, features, model.speakers, model.f0_stats)
+    config["weights_sha256"] = sha256_file(folder / MODEL_FILE)
+    write_json(folder / CONFIG_FILE, config)
+
+
+def load_model_tensors(folder: Path) -> dict[str, torch.Tensor]:
+    """A model folder's weights, checked against the sha256 in its config.json (when recorded:
+    folders written before it was are loaded as they are)."""
+    expected = read_json(folder / CONFIG_FILE, "model config").get("weights_sha256")
+    if expected is not None:
+        verify_sha256(folder / MODEL_FILE, expected)
+    return load_tensors(folder / MODEL_FILE, "model weights")
 
 
 def read_f0_stats(folder: Path) -> dict[str, dict[str, float]] | None:

@@ -45,7 +45,7 @@ def load_model(path: Path, device: str = "cpu") -> LoadedModel:
     folder = ckpt.resolve_model_dir(Path(path))
     model_cfg, features, speakers = ckpt.read_model_config(folder)
     model = VAEGAN(model_cfg, speakers, ckpt.read_f0_stats(folder))
-    ckpt.load_state_dict_strict(model, ckpt.load_tensors(folder / ckpt.MODEL_FILE, "model weights"), folder / ckpt.MODEL_FILE)
+    ckpt.load_state_dict_strict(model, ckpt.load_model_tensors(folder), folder / ckpt.MODEL_FILE)
     model.to(device).eval()
     return LoadedModel(model, features, speakers, folder)
 

