@@ -414,6 +414,13 @@ def test_dirs_mode_end_to_end_with_cache(tmp_path, reference_dir):
         for key in ("mcd_db", "sim_target", "dnsmos_ovrl"):
             assert a.get(key) == pytest.approx(b.get(key), abs=1e-3)
 
+    # Nothing that can be scored (only silence): a report of nothing, and a failing exit status.
+    silent = tmp_path / "silent"
+    write_wav(silent / "SF1_to_TM1" / "100003.wav", np.zeros(8000))
+    nothing = ["evaluate", "--converted", str(silent), "--reference", str(reference_dir), str(tmp_path / "none"),
+               "--centroid-utts", "3", "--samples", "1", "--no-progress", "--cache-dir", str(out / "cache"), "--no-aids"]
+    assert main(nothing) == 1
+
 
 @needs_eval
 @pytest.mark.slow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ..cli_types import non_negative_int, positive_int
@@ -96,4 +97,8 @@ def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     conv = results["overall"]["converted"]
     print(f"scored {conv['scored']} of {conv['utterances']} conversions ({conv['failed']} failed); "
           f"reports in {out_dir}/report.html, {out_dir}/report.md, {out_dir}/metrics.json")
+    if conv["scored"] == 0:  # a report of nothing is no result: say so in the exit status too
+        print(f"vaegan-vc: error: none of the {conv['utterances']} conversions could be scored "
+              f"(see 'failures' in {out_dir}/metrics.json)", file=sys.stderr)
+        return 1
     return 0
