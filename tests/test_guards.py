@@ -121,3 +121,22 @@ def test_altered_weights_are_refused(tiny_run, tmp_path, capsys):
     (folder / ckpt.MODEL_FILE).write_bytes(bytes(data))
     assert main(["convert", str(folder), str(vcc_file("SF1", "100010")), "--target", "TM1", str(tmp_path / "o")]) == 1
     assert "checksum mismatch" in capsys.readouterr().err
+
+
+def test_silence_and_dc_are_refused_and_output_matches_input_loudness(tiny_run, tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    from vaegan_vc.audio import load_audio, loudness
+
+    inp = tmp_path / "in"
+    inp.mkdir()
+    sf.write(str(inp / "silence.wav"), np.zeros(16000, np.float32), 16000)
+    sf.write(str(inp / "dc.wav"), np.full(16000, 0.3, np.float32), 16000)
+    speech = load_audio(vcc_file("SF1", "100010"), 16000)
+    sf.write(str(inp / "quiet.wav"), speech * 0.05, 16000)  # far below the model's −26 LUFS
+    out = tmp_path / "out"
+    assert main(["convert", str(tiny_run), str(inp), "--target", "TM1", str(out)]) == 1  # two files failed
+    assert not (out / "gen" / "silence.wav").exists() and not (out / "gen" / "dc.wav").exists()
+    gen, sr = sf.read(str(out / "gen" / "quiet.wav"), dtype="float32")
+    assert abs(loudness(gen, sr) - loudness(speech * 0.05, 16000)) < 1.0

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .audio import normalize_loudness, resample
+from .audio import check_not_silent, loudness, normalize_loudness, resample
 from .convert import LoadedModel, PitchOptions, check_pitch_use, convert_wav, load_model
 from .errors import VaeganError
 from .vocoders import Vocoder, load_vocoder
@@ -61,17 +61,19 @@ class VoiceConverter:
         """Convert one utterance into `target`'s voice. Returns (float32 waveform [M], its sample rate).
 
         `wav`: numpy array or torch tensor, mono [N] or stereo [2, N] / [N, 2], at any rate. The
-        input is loudness-normalised as `prepare` did for training; the output is at the model's
-        sample rate.
+        model hears it at −26 LUFS, as `prepare` made the training data; the output comes back at
+        the input's loudness and at the model's sample rate. Silence is refused.
         """
         self.loaded.model.check_speaker(target)
         pitch = PitchOptions(pitch_mode, pitch_shift)
         check_pitch_use(self.loaded, pitch)
-        mono = _as_mono(wav, sample_rate)
-        mono = normalize_loudness(resample(mono, int(sample_rate), self.sample_rate), self.sample_rate)
+        mono = resample(_as_mono(wav, sample_rate), int(sample_rate), self.sample_rate)
+        check_not_silent(mono, "audio")
         if len(mono) < self.loaded.features.hop_length * self.loaded.model.cfg.downsample:
             raise VaeganError(f"audio too short to convert ({len(mono) / self.sample_rate:.3f} s)")
-        return convert_wav(self.loaded, mono, target, self.vocoder, pitch).astype(np.float32), self.sample_rate
+        level = loudness(mono, self.sample_rate)
+        out = convert_wav(self.loaded, normalize_loudness(mono, self.sample_rate), target, self.vocoder, pitch)
+        return normalize_loudness(out, self.sample_rate, level).astype(np.float32), self.sample_rate
 
 
 def default_vocoder(features_name: str) -> str:

@@ -77,24 +77,39 @@ def list_audio(folder: Path) -> list[Path]:
 # ----------------------------------------------------------------------------- cleaning
 
 
-def normalize_loudness(wav: np.ndarray, sample_rate: int, target_lufs: float = TARGET_LUFS) -> np.ndarray:
-    """Scale to `target_lufs` integrated loudness (ITU-R BS.1770), then keep peaks below 0.99.
+def loudness(wav: np.ndarray, sample_rate: int) -> float:
+    """Integrated loudness in LUFS (ITU-R BS.1770); -inf for digital silence.
 
-    Clips too short for the 400 ms gating block fall back to RMS normalisation.
+    Clips too short for the 400 ms gating block fall back to an RMS estimate.
     """
     import pyloudnorm
 
-    loudness = -math.inf
+    level = -math.inf
     if len(wav) >= int(0.4 * sample_rate) + 1:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # pyloudnorm warns on clipping, which we handle below
-            loudness = pyloudnorm.Meter(sample_rate).integrated_loudness(wav.astype(np.float64))
-    if not math.isfinite(loudness):
-        rms = float(np.sqrt(np.mean(wav.astype(np.float64) ** 2)))
+            warnings.simplefilter("ignore")  # pyloudnorm warns on clipping, which callers handle
+            level = pyloudnorm.Meter(sample_rate).integrated_loudness(wav.astype(np.float64))
+    if not math.isfinite(level):
+        rms = float(np.sqrt(np.mean(wav.astype(np.float64) ** 2))) if len(wav) else 0.0
         if rms < 1e-8:
-            return wav
-        loudness = 20 * math.log10(rms) - 0.691  # rough LUFS of a full-band signal
-    out = wav * (10 ** ((target_lufs - loudness) / 20))
+            return -math.inf
+        level = 20 * math.log10(rms) - 0.691  # rough LUFS of a full-band signal
+    return level
+
+
+def check_not_silent(wav: np.ndarray, what: str) -> None:
+    """Refuse silence and constant (DC) signals: there is no voice in them to convert."""
+    centred = wav.astype(np.float64) - float(np.mean(wav)) if len(wav) else wav
+    if len(wav) == 0 or float(np.sqrt(np.mean(centred**2))) < 1e-4:  # below −80 dBFS once DC is removed
+        raise VaeganError(f"{what}: silent or constant signal, nothing to convert")
+
+
+def normalize_loudness(wav: np.ndarray, sample_rate: int, target_lufs: float = TARGET_LUFS) -> np.ndarray:
+    """Scale to `target_lufs` integrated loudness (ITU-R BS.1770), then keep peaks below 0.99."""
+    level = loudness(wav, sample_rate)
+    if not math.isfinite(level):
+        return wav
+    out = wav * (10 ** ((target_lufs - level) / 20))
     peak = float(np.max(np.abs(out)))
     if peak > PEAK_LIMIT:
         out = out * (PEAK_LIMIT / peak)

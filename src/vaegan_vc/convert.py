@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from . import checkpoint as ckpt
-from .audio import crossfade_add, list_audio, load_audio, mel_features, normalize_loudness, save_audio
+from .audio import check_not_silent, crossfade_add, list_audio, load_audio, loudness, mel_features, normalize_loudness, save_audio
 from .config import FeatureConfig
 from .errors import VaeganError
 from .models.vaegan import VAEGAN
@@ -140,14 +140,18 @@ def convert_file(loaded: LoadedModel, src: Path, target: str, out_dir: Path, rel
                  pitch: PitchOptions = PitchOptions()) -> None:
     """Write out_dir/ref/REL.wav (source through features + vocoder), gen/REL.wav, plots/REL.png."""
     cfg = loaded.features
-    wav = normalize_loudness(load_audio(src, cfg.sample_rate), cfg.sample_rate)
+    raw = load_audio(src, cfg.sample_rate)
+    check_not_silent(raw, str(src))
+    level = loudness(raw, cfg.sample_rate)
+    wav = normalize_loudness(raw, cfg.sample_rate)
     feats = mel_features(wav, cfg)
     if feats.shape[-1] < loaded.model.cfg.downsample:
         raise VaeganError(f"{src}: too short to convert ({len(wav) / cfg.sample_rate:.3f} s)")
     converted = convert_features(loaded, feats, target, source_f0(loaded, wav), pitch)
     name = rel.with_suffix(".wav")
-    save_audio(out_dir / "ref" / name, vocode_long(vocoder, feats).numpy(), cfg.sample_rate)
-    save_audio(out_dir / "gen" / name, vocode_long(vocoder, converted).numpy(), cfg.sample_rate)
+    # Both outputs come back at the input's loudness (the model works at −26 LUFS).
+    save_audio(out_dir / "ref" / name, normalize_loudness(vocode_long(vocoder, feats).numpy(), cfg.sample_rate, level), cfg.sample_rate)
+    save_audio(out_dir / "gen" / name, normalize_loudness(vocode_long(vocoder, converted).numpy(), cfg.sample_rate, level), cfg.sample_rate)
     shown = slice(0, 2000)  # plots stay readable for long files: the first 25 s
     fig = mel_panels_figure([(f"source {rel}", feats[:, shown].numpy()), (f"converted → {target}", converted[:, shown].numpy())])
     save_figure(fig, out_dir / "plots" / rel.with_suffix(".png"))
