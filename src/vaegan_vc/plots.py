@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, never a window
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
 
@@ -38,18 +39,32 @@ def save_figure(fig: plt.Figure, path: Path) -> None:
 
 
 def loss_curves_figure(rows: list[dict], keys: list[str]) -> plt.Figure:
-    """Train (solid) and validation (dashed) curves per loss term, log scale; rows from metrics.jsonl."""
+    """Train (solid) and validation (dashed) curves per loss term; rows from metrics.jsonl.
+
+    A term whose positive values span more than a decade gets a log axis; every axis has tick
+    labels, the step on x and the value (with the latest train value in the title) on y.
+    """
     cols = 3
     n_rows = (len(keys) + cols - 1) // cols
-    fig, axes = plt.subplots(n_rows, cols, figsize=(4 * cols, 2.6 * n_rows), squeeze=False)
+    fig, axes = plt.subplots(n_rows, cols, figsize=(4 * cols, 2.8 * n_rows), squeeze=False)
     for ax, key in zip(axes.flat, keys):
+        values_all = []
         for split, style in (("train", "-"), ("val", "--")):
             pts = [(r["step"], r[key]) for r in rows if r.get("split") == split and key in r]
             if pts:
                 steps, values = zip(*pts)
                 ax.plot(steps, values, style, label=split)
-        ax.set_title(key, fontsize=9)
-        ax.set_yscale("symlog", linthresh=1e-3)
+                values_all += values
+        last = next((r[key] for r in reversed(rows) if r.get("split") == "train" and key in r), None)
+        ax.set_title(key + (f"  (last train {last:.3g})" if last is not None else ""), fontsize=9)
+        positive = [v for v in values_all if v > 0]
+        if positive and len(positive) == len(values_all) and max(positive) / min(positive) > 10:
+            ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%.3g"))
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.FormatStrFormatter("%.3g"))
+        ax.tick_params(axis="both", labelsize=7)
+        ax.set_xlabel("step", fontsize=8)
+        ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     for ax in list(axes.flat)[len(keys):]:
         ax.axis("off")
