@@ -140,3 +140,39 @@ def test_silence_and_dc_are_refused_and_output_matches_input_loudness(tiny_run, 
     assert not (out / "gen" / "silence.wav").exists() and not (out / "gen" / "dc.wav").exists()
     gen, sr = sf.read(str(out / "gen" / "quiet.wav"), dtype="float32")
     assert abs(loudness(gen, sr) - loudness(speech * 0.05, 16000)) < 1.0
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda d: (d / "dataset.json").write_text("[1, 2]"), "not a dataset description"),
+    (lambda d: (d / "dataset.json").write_text(json.dumps({**json.loads((d / "dataset.json").read_text()), "features": None})), "damaged dataset description"),
+    (lambda d: (d / "dataset.json").write_text(json.dumps(_with_feature(d, "n_mels", "lots"))), "'n_mels' must be int"),
+    (lambda d: (d / "manifest.jsonl").write_text((d / "manifest.jsonl").read_text() + "{not json\n"), "line 25 is damaged"),
+    (lambda d: (d / "manifest.jsonl").write_text('{"speaker": "SF1"}\n'), "line 1 is damaged"),
+    (lambda d: (d / "features" / "SF1.npy").write_bytes((d / "features" / "SF1.npy").read_bytes()[:200]), "features/SF1.npy"),
+    (lambda d: (d / "features" / "TM1.npy").unlink(), "TM1.npy: missing"),
+])
+def test_damaged_dataset_files_are_named(dataset_dir, tmp_path, damage, message, capsys):
+    ds = tmp_path / "ds"
+    shutil.copytree(dataset_dir, ds)
+    damage(ds)
+    assert main(["train", str(ds), str(tmp_path / "run"), "--model", "tiny", "--steps", "1", "--batch-size", "2",
+                 "--crop-frames", "32", "--no-tensorboard"]) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.strip().count("\n") == 0
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def _with_feature(ds, key, value):
+    info = json.loads((ds / "dataset.json").read_text())
+    info["features"][key] = value
+    return info
+
+
+def test_model_config_with_a_wrong_type_is_refused(tiny_run, tmp_path, capsys):
+    folder = tmp_path / "model"
+    shutil.copytree(ckpt.list_checkpoints(tiny_run)[-1], folder)
+    config = json.loads((folder / ckpt.CONFIG_FILE).read_text())
+    config["model"]["channels"] = "eight"
+    (folder / ckpt.CONFIG_FILE).write_text(json.dumps(config))
+    assert main(["convert", str(folder), str(vcc_file("SF1", "100010")), "--target", "TM1", str(tmp_path / "o")]) == 1
+    assert "model/config.json: model config: 'channels' must be int" in capsys.readouterr().err

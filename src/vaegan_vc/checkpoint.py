@@ -174,6 +174,8 @@ def read_model_config(folder: Path) -> tuple[ModelConfig, FeatureConfig, list[st
         )
     except (KeyError, TypeError) as exc:
         raise VaeganError(f"{folder / CONFIG_FILE}: incomplete model config ({exc})") from None
+    except VaeganError as exc:
+        raise VaeganError(f"{folder / CONFIG_FILE}: {exc}") from None
 
 
 def load_state_dict_strict(module: torch.nn.Module, tensors: dict[str, torch.Tensor], path: Path) -> None:

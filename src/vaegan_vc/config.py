@@ -39,10 +39,40 @@ class JsonConfig:
         if unknown:
             raise VaeganError(f"{cls.what}: unknown keys {sorted(unknown)}")
         data = {k: _as_tuples(v) if "tuple" in str(fields[k].type) else v for k, v in data.items()}
+        for key, value in data.items():
+            problem = _type_problem(value, str(fields[key].type))
+            if problem:
+                raise VaeganError(f"{cls.what}: '{key}' {problem}")
         try:
             return cls(**data)
         except TypeError as exc:
             raise VaeganError(f"{cls.what}: {exc}") from None
+
+
+def _type_problem(value: Any, annotation: str) -> str | None:
+    """Why `value` does not fit a field annotated `annotation` (None when it fits).
+
+    A config is read from a file the user may have edited: `n_mels: "lots"` must be refused here,
+    not become a model trained on nonsense.
+    """
+    if value is None:
+        return None if "None" in annotation else "must not be empty"
+    base = annotation.split("|")[0].strip()
+    if base == "bool":
+        ok = isinstance(value, bool)
+    elif base == "int":
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif base == "float":
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    elif base == "str":
+        ok = isinstance(value, str)
+    elif base.startswith("tuple"):
+        ok = isinstance(value, tuple)
+    elif base.startswith("dict"):
+        ok = isinstance(value, dict) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values())
+    else:
+        ok = True
+    return None if ok else f"must be {base}, got {value!r}"
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,27 @@ class UtteranceRef:
     samples: int
 
 
+def _read_manifest(path: Path, speakers: set[str]) -> list[UtteranceRef]:
+    """manifest.jsonl → UtteranceRefs; a damaged line is a one-line error naming the file and line."""
+    fields = UtteranceRef.__dataclass_fields__
+    refs = []
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        raise VaeganError(f"{path}: missing (the dataset folder is incomplete; prepare it again)") from None
+    for number, line in enumerate(lines, 1):
+        try:
+            row = json.loads(line)
+            ref = UtteranceRef(**{k: row[k] for k in fields})
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise VaeganError(f"{path}: line {number} is damaged ({type(exc).__name__}: {exc})") from None
+        ints = (ref.offset, ref.frames, ref.audio_offset, ref.samples)
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in ints) or ref.speaker not in speakers:
+            raise VaeganError(f"{path}: line {number} has an unknown speaker or a bad offset/length")
+        refs.append(ref)
+    return refs
+
+
 class Dataset:
     """A prepared dataset folder. Features stay memory-mapped: RAM does not grow with the corpus."""
 
@@ -35,13 +56,20 @@ class Dataset:
         if not (self.folder / DATASET_FILE).is_file():
             hint = " (an unfinished prepare?)" if self.folder.with_name(self.folder.name + ".partial").exists() else ""
             raise VaeganError(f"{self.folder}: not a dataset folder, {DATASET_FILE} missing{hint}")
-        self.info = read_json(self.folder / DATASET_FILE, "dataset description")
+        path = self.folder / DATASET_FILE
+        self.info = read_json(path, "dataset description")
+        if not isinstance(self.info, dict):
+            raise VaeganError(f"{path}: not a dataset description (expected a JSON object)")
         if self.info.get("format_version") != FORMAT_VERSION:
-            raise VaeganError(f"{self.folder / DATASET_FILE}: dataset format {self.info.get('format_version')} (expected {FORMAT_VERSION})")
-        self.features = FeatureConfig.from_dict(self.info["features"])
+            raise VaeganError(f"{path}: dataset format {self.info.get('format_version')} (expected {FORMAT_VERSION})")
+        if not isinstance(self.info.get("features"), dict) or not isinstance(self.info.get("speakers"), dict):
+            raise VaeganError(f"{path}: damaged dataset description ('features' and 'speakers' must be objects)")
+        try:
+            self.features = FeatureConfig.from_dict(self.info["features"])
+        except VaeganError as exc:
+            raise VaeganError(f"{path}: {exc}") from None
         self.speakers: list[str] = list(self.info["speakers"])
-        with open(self.folder / MANIFEST_FILE) as f:
-            self.utterances = [UtteranceRef(**{k: row[k] for k in UtteranceRef.__dataclass_fields__}) for row in map(json.loads, f)]
+        self.utterances = _read_manifest(self.folder / MANIFEST_FILE, set(self.speakers))
         self._feats: dict[str, np.ndarray] = {}
         self._f0: dict[str, np.ndarray] = {}
         self._audio: dict[str, np.ndarray] = {}
@@ -73,13 +101,29 @@ class Dataset:
     def feature_array(self, speaker: str) -> np.ndarray:
         """The speaker's memory-mapped features, float16 [n_mels, total_frames]."""
         if speaker not in self._feats:
-            self._feats[speaker] = np.load(self.folder / "features" / f"{speaker}.npy", mmap_mode="r")
+            self._feats[speaker] = self._load_array("features", speaker, (self.features.n_mels,))
         return self._feats[speaker]
+
+    def _load_array(self, kind: str, speaker: str, leading: tuple[int, ...]) -> np.ndarray:
+        """features/, f0/ or audio/<speaker>.npy, memory-mapped and checked against the manifest."""
+        path = self.folder / kind / f"{speaker}.npy"
+        try:
+            array = np.load(path, mmap_mode="r")
+        except FileNotFoundError:
+            raise VaeganError(f"{path}: missing (the dataset folder is incomplete; prepare it again)") from None
+        except (ValueError, OSError) as exc:
+            raise VaeganError(f"{path}: damaged array ({exc}); prepare the dataset again") from None
+        utts = [u for u in self.utterances if u.speaker == speaker]
+        needed = max((u.audio_offset + u.samples if kind == "audio" else u.offset + u.frames for u in utts), default=0)
+        if array.ndim != len(leading) + 1 or array.shape[:-1] != leading or array.shape[-1] < needed:
+            raise VaeganError(f"{path}: shape {list(array.shape)} does not match the manifest "
+                              f"(expected {[*leading, needed]}); prepare the dataset again")
+        return array
 
     def f0_array(self, speaker: str) -> np.ndarray:
         """The speaker's memory-mapped F0, float32 Hz [total_frames], aligned with the features."""
         if speaker not in self._f0:
-            self._f0[speaker] = np.load(self.folder / "f0" / f"{speaker}.npy", mmap_mode="r")
+            self._f0[speaker] = self._load_array("f0", speaker, ())
         return self._f0[speaker]
 
     def f0(self, u: UtteranceRef) -> Tensor:
@@ -89,7 +133,7 @@ class Dataset:
     def audio_array(self, speaker: str) -> np.ndarray:
         """The speaker's memory-mapped cleaned audio, int16 [total_samples]."""
         if speaker not in self._audio:
-            self._audio[speaker] = np.load(self.folder / "audio" / f"{speaker}.npy", mmap_mode="r")
+            self._audio[speaker] = self._load_array("audio", speaker, ())
         return self._audio[speaker]
 
     def mel(self, u: UtteranceRef) -> Tensor:
