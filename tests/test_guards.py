@@ -176,3 +176,22 @@ def test_model_config_with_a_wrong_type_is_refused(tiny_run, tmp_path, capsys):
     (folder / ckpt.CONFIG_FILE).write_text(json.dumps(config))
     assert main(["convert", str(folder), str(vcc_file("SF1", "100010")), "--target", "TM1", str(tmp_path / "o")]) == 1
     assert "model/config.json: model config: 'channels' must be int" in capsys.readouterr().err
+
+
+def test_file_system_refusals_are_one_line(tiny_run, tmp_path, monkeypatch, capsys):
+    src = vcc_file("SF1", "100010")
+    (tmp_path / "afile").write_text("x")
+    assert main(["convert", str(tiny_run), str(src), "--target", "TM1", str(tmp_path / "afile")]) == 1
+    assert "afile: is a file, not a folder" in capsys.readouterr().err
+    assert main(["convert", str(tiny_run), str(src), "--target", "TM1", str(tmp_path / "afile" / "out")]) == 1
+    assert "is a file, so" in capsys.readouterr().err
+
+    import vaegan_vc.audio as audio
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "out" / "gen" / "100010.wav"))
+
+    monkeypatch.setattr(audio.sf, "write", full)
+    assert main(["convert", str(tiny_run), str(src), "--target", "TM1", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "no space left on device" in err and "Traceback" not in err

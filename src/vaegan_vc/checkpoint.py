@@ -35,10 +35,24 @@ MODEL_KIND = "vaegan-vc"
 
 
 def refuse_to_overwrite(folder: Path, force: bool) -> None:
-    """Nothing is overwritten without --force: a non-empty output folder is an error."""
+    """Nothing is overwritten without --force: a non-empty output folder is an error. The folder
+    must also be writable, which is checked now rather than after the work."""
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise VaeganError(f"{folder}: is a file, not a folder")
     if folder.exists() and any(folder.iterdir()) and not force:
         raise VaeganError(f"{folder}: already exists; use --force to overwrite")
+    check_writable(folder)
+
+
+def check_writable(folder: Path) -> None:
+    """Refuse an output folder that cannot be written (read-only, a file in the way, no permission)."""
+    folder = Path(folder)
+    parent = folder if folder.exists() else next((p for p in folder.parents if p.exists()), Path("."))
+    if not parent.is_dir():
+        raise VaeganError(f"{parent}: is a file, so {folder} cannot be created")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise VaeganError(f"{parent}: not writable (read-only or no permission)")
 
 
 def refuse_overlap(output: Path, inputs: dict[str, Path | None]) -> None:

@@ -244,6 +244,10 @@ def main(argv: list[str] | None = None) -> int:
     except VaeganError as exc:
         print(f"vaegan-vc: error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # the file system said no: a full disk, a read-only folder, a file for a folder
+        where = exc.filename or "output"
+        print(f"vaegan-vc: error: {where}: {(exc.strerror or str(exc)).lower()}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("vaegan-vc: interrupted (a training run resumes from its last checkpoint)", file=sys.stderr)
         return 130
