@@ -1,4 +1,5 @@
-"""The `vaegan-vc` command: one parser, thin subcommands over the library."""
+"""Voice conversion and timbre transfer: prepare recordings of a few speakers (or instruments),
+train a VAE-GAN on them, convert any recording into one of their voices, and score the result."""
 
 from __future__ import annotations
 
@@ -176,8 +177,9 @@ def _add_train(sub) -> None:
     p.add_argument("--keep-checkpoints", type=positive_int, help="checkpoints kept (default: 3)")
     for key in LOSS_FLAGS:
         p.add_argument(f"--{key.replace('_', '-')}-weight", type=non_negative_float, help=f"weight of the '{key}' loss")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    p.add_argument("--log-every", type=positive_int, default=50, help="steps between logged training losses")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto",
+                   help="default: auto (CUDA, else Apple MPS, else the CPU)")
+    p.add_argument("--log-every", type=positive_int, default=50, help="steps between logged training losses (default: 50)")
     p.add_argument("--no-tensorboard", action="store_true")
     p.set_defaults(func=cmd_train)
 
@@ -194,7 +196,8 @@ def _add_convert(sub) -> None:
                    help="pitch-aware models: auto moves the source's F0 into the target's range (default), keep leaves it")
     p.add_argument("--pitch-shift", type=finite_float, default=0.0, metavar="SEMITONES",
                    help="transpose the output by this many semitones, within ±24 (pitch-aware models)")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto",
+                   help="default: auto (CUDA, else Apple MPS, else the CPU)")
     p.add_argument("--force", action="store_true", help="write into an existing OUT_DIR")
     p.set_defaults(func=cmd_convert)
 
@@ -222,7 +225,13 @@ def _add_optional(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vaegan-vc", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="vaegan-vc", description=__doc__,
+        epilog="A typical session: vaegan-vc prepare SPEAKERS/ ds/ --features hifigan; vaegan-vc train ds/ run/ "
+               "--model fast; vaegan-vc convert run/ me.wav --target TM1 out/ --vocoder hifigan. "
+               "`vaegan-vc COMMAND --help` lists a command's options with their defaults. "
+               "Put -- before a file name that starts with '-'.",
+    )
     parser.add_argument("--version", action="version", version=f"vaegan-vc {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)

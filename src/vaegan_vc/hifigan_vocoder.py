@@ -11,6 +11,7 @@ import torch
 from torch import Tensor
 
 from .audio import denormalize
+from . import devices
 from .checkpoint import (
     CONFIG_FILE, MODEL_FILE, load_state_dict_strict, load_tensors, read_json, resolve_model_dir,
     save_tensors, sha256_file, verify_sha256, write_json,
@@ -229,12 +230,8 @@ class HiFiGANVocoder(Vocoder):
 
 
 def resolve_device(device: str) -> str:
-    """'auto' → 'cuda' when available, else 'cpu'; an unavailable CUDA is a clear error."""
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise VaeganError(f"device '{device}' requested but CUDA is not available")
-    return device
+    """The device's name as a string (see devices.resolve_device)."""
+    return str(devices.resolve_device(device))
 
 
 def load_hifigan(checkpoint: Path | str | None = None, device: str = "cpu") -> HiFiGANVocoder:

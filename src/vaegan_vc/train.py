@@ -14,6 +14,7 @@ from torch import Tensor
 from . import checkpoint as ckpt
 from .config import FeatureConfig, ModelConfig, TrainConfig, model_preset
 from .data.dataset import CropSampler, Dataset
+from .devices import resolve_device
 from .errors import VaeganError
 from .losses import Pitch, discriminator_losses, generator_losses, weighted_total
 from .models.vaegan import VAEGAN, Discriminators
@@ -36,14 +37,6 @@ def lr_at(step: int, total: int, base: float) -> float:
     if step < half:
         return base
     return base * max(0.0, (total - step) / (total - half))
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise VaeganError("--device cuda asked for, but PyTorch sees no CUDA GPU")
-    return torch.device(name)
 
 
 @dataclass

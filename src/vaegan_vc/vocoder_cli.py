@@ -39,7 +39,7 @@ def add_vocoder_commands(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--steps", type=positive_int, default=100_000, help="total training steps (default: 100000)")
     train.add_argument("--batch-size", type=positive_int, default=16, help="segments per step (default: 16)")
     train.add_argument("--segment-size", type=positive_int, default=8192, help="samples per segment, a multiple of the hop (default: 8192)")
-    train.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="default: cuda when available")
+    train.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto", help="default: cuda when available")
     train.add_argument("--checkpoint-every", type=positive_int, default=5000, help="steps between checkpoints (default: 5000)")
     train.add_argument("--force", action="store_true", help="discard an existing run in RUN_DIR and start over")
     train.set_defaults(func=_train)

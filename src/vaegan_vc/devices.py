@@ -1,0 +1,29 @@
+"""The one device resolver: 'auto', 'cpu', 'cuda[:N]' or 'mps' → a torch.device, or a clear error."""
+
+from __future__ import annotations
+
+import torch
+
+from .errors import VaeganError
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' picks CUDA, then Apple's MPS, then the CPU; an unavailable device is refused."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise VaeganError(f"--device {name} asked for, but PyTorch sees no CUDA GPU")
+    if name == "mps" and not _mps_available():
+        raise VaeganError("--device mps asked for, but this PyTorch has no Apple MPS device")
+    return torch.device(name)
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
