@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from typing import Callable
 
 
 def _number(text: str, kind: type):
@@ -16,44 +17,21 @@ def _number(text: str, kind: type):
     return value
 
 
-def positive_int(text: str) -> int:
-    """A count: 1 or more."""
-    value = _number(text, int)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def _bounded(kind: type, ok: Callable[[float], bool], rule: str, name: str) -> Callable[[str], float]:
+    """An argparse type: `kind(text)` that satisfies `ok`, else an error saying `rule`."""
+    def parse(text: str):
+        value = _number(text, kind)
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {rule}, got {text}")
+        return value
+
+    parse.__name__ = name  # argparse names the type in some messages
+    return parse
 
 
-def non_negative_int(text: str) -> int:
-    value = _number(text, int)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    """A finite number above 0 (a learning rate)."""
-    value = _number(text, float)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    """A finite number ≥ 0 (a loss weight)."""
-    value = _number(text, float)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
-
-
-def finite_float(text: str) -> float:
-    return _number(text, float)
-
-
-def fraction(text: str) -> float:
-    """A share in [0, 1)."""
-    value = _number(text, float)
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
-    return value
+positive_int = _bounded(int, lambda v: v >= 1, "at least 1", "positive_int")  # a count
+non_negative_int = _bounded(int, lambda v: v >= 0, "0 or more", "non_negative_int")
+positive_float = _bounded(float, lambda v: v > 0, "above 0", "positive_float")  # a learning rate
+non_negative_float = _bounded(float, lambda v: v >= 0, "0 or more", "non_negative_float")  # a loss weight
+finite_float = _bounded(float, lambda v: True, "finite", "finite_float")
+fraction = _bounded(float, lambda v: 0 <= v < 1, "in [0, 1)", "fraction")  # a share of the data
