@@ -85,7 +85,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         stored = read_json(args.run_dir / RUN_FILE, "run description")
         model = model or stored["model"]["name"]
         speakers = speakers or stored["speakers"]
-    model = model or "seed"
+    model = model or "fast"
     state = fit(
         args.dataset_dir, args.run_dir, model, _train_config(args, model), speakers,
         FitOptions(device=args.device, log_every=args.log_every, tensorboard=not args.no_tensorboard),
@@ -111,6 +111,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
+    from .api import default_vocoder
     from .convert import PitchOptions, check_pitch_use, convert_path, load_model
     from .train import resolve_device
     from .vocoders import load_vocoder
@@ -120,7 +121,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     loaded = load_model(args.model, device)
     loaded.model.check_speaker(args.target)
     check_pitch_use(loaded, pitch)
-    vocoder = load_vocoder(args.vocoder, loaded.features, args.vocoder_checkpoint, device)
+    vocoder = load_vocoder(default_vocoder(loaded.features.name) if args.vocoder == "auto" else args.vocoder,
+                           loaded.features, args.vocoder_checkpoint, device)
     failures = convert_path(loaded, args.input, args.target, args.out_dir, vocoder, force=args.force, pitch=pitch)
     if failures:
         print(f"{len(failures)} file(s) failed:", file=sys.stderr)
@@ -151,7 +153,8 @@ def _add_prepare(sub) -> None:
     p.add_argument("src_dir", type=Path, help="one sub-folder per speaker with wav/flac/ogg/mp3 files")
     p.add_argument("out_dir", type=Path)
     p.add_argument("--speakers", type=_speaker_list, help="comma-separated subset of the speaker folders")
-    p.add_argument("--features", choices=["seed", "hifigan"], default="seed", help="feature preset (default: seed)")
+    p.add_argument("--features", choices=["seed", "hifigan"], default="hifigan",
+                   help="feature preset: hifigan (default; 22.05 kHz, for the HiFi-GAN vocoder) or seed (the paper's, Griffin-Lim)")
     p.add_argument("--seed", type=int, default=0, help="split seed (default: 0)")
     p.add_argument("--workers", type=positive_int, default=None, help="parallel processes (default: one per usable core)")
     p.add_argument("--val-fraction", type=fraction, default=0.1, help="share of utterance ids for validation (default: 0.1)")
@@ -166,7 +169,7 @@ def _add_train(sub) -> None:
     p.add_argument("run_dir", type=Path, help="run folder; running again on it resumes")
     p.add_argument("--model", choices=MODEL_PRESETS, default=None,
                    help="seed (the paper), small, tiny (smoke runs), fast (1-D, pitch-aware, for the CPU) and its "
-                        "ablations fast-nopitch, fast-wide, fast-tiny; default: seed")
+                        "ablations fast-nopitch, fast-wide, fast-mid, fast-tiny; default: fast")
     p.add_argument("--speakers", type=_speaker_list, help="train on these dataset speakers only")
     p.add_argument("--steps", type=positive_int, help="total steps (default: 100000; fast models 8000)")
     p.add_argument("--batch-size", type=positive_int, help="crops per speaker per step (default: 4; fast models 16)")
@@ -190,7 +193,8 @@ def _add_convert(sub) -> None:
     p.add_argument("input", type=Path, help="audio file or folder (mirrored in the output)")
     p.add_argument("--target", required=True, help="target speaker")
     p.add_argument("out_dir", type=Path)
-    p.add_argument("--vocoder", default="griffin-lim", help="griffin-lim (default) or hifigan")
+    p.add_argument("--vocoder", default="auto",
+                   help="auto (default: hifigan for a hifigan-preset model when its extra is installed, else griffin-lim), griffin-lim or hifigan")
     p.add_argument("--vocoder-checkpoint", type=Path, help="vocoder weights (HiFi-GAN)")
     p.add_argument("--pitch-mode", choices=["auto", "keep"], default="auto",
                    help="pitch-aware models: auto moves the source's F0 into the target's range (default), keep leaves it")

@@ -111,9 +111,10 @@ class FeatureConfig(JsonConfig):
                 for f in dataclasses.fields(self)
                 if getattr(self, f.name) != getattr(other, f.name)
             ]
+            hint = f"; for {what}, prepare the data again with --features {self.name} and retrain" if self.name in FEATURE_PRESETS else ""
             raise VaeganError(
                 f"{what} uses features '{self.name}' but {other_what} uses '{other.name}' "
-                f"({'; '.join(diffs)})"
+                f"({'; '.join(diffs)}){hint}"
             )
 
 

@@ -33,7 +33,8 @@ def add_evaluate_command(subparsers) -> argparse.ArgumentParser:
     add("--split", choices=["train", "val", "test"], default="test", help="model mode: split to convert (default: test)")
     add("--pairs", default="all", metavar="PAIRS", help="'all' (default) or SRC:TGT[,SRC:TGT…]")
     add("--vocoder", metavar="NAME",
-        help="model mode: griffin-lim (default) or hifigan; dirs mode: also score the vocoder-only ceiling")
+        help="model mode: auto (default: hifigan for a hifigan-preset model when installed, else griffin-lim), "
+             "griffin-lim or hifigan; dirs mode: also score the vocoder-only ceiling")
     add("--vocoder-checkpoint", type=Path, metavar="FILE", help="vocoder weights (HiFi-GAN)")
     add("--features", choices=["seed", "hifigan"], default="seed",
         help="dirs mode: feature preset of the ceiling and the mel plots (default: seed)")

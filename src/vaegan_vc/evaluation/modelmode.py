@@ -34,7 +34,9 @@ def plan_model(model_path: Path, dataset_dir: Path, out_dir: Path, options: Eval
     loaded.features.check_compatible(ds.features, f"model {loaded.path}", f"dataset {ds.folder}")
     pairs = choose_pairs(loaded.speakers, options.pairs, f"the model {loaded.path}")
     ds.check_speakers(sorted({s for pair in pairs for s in pair}))
-    vocoder_name = options.vocoder or "griffin-lim"
+    from ..api import default_vocoder
+
+    vocoder_name = default_vocoder(loaded.features.name) if options.vocoder in (None, "auto") else options.vocoder
     vocoder = load_vocoder(vocoder_name, loaded.features, options.vocoder_checkpoint, options.device)
     vid = vocoder_identity(vocoder_name, options.vocoder_checkpoint, loaded.features)
     jobs, unmatched = _jobs(ds, pairs, options)
