@@ -437,3 +437,16 @@ def test_model_mode_end_to_end(tiny_run, dataset_dir, tmp_path):
     assert (tmp_path / "out" / "report.html").is_file()
     with pytest.raises(VaeganError, match="speaker 'XX9' is not in the model"):
         evaluate_model(tiny_run, dataset_dir, tmp_path / "out2", EvalOptions(pairs=(("SF1", "XX9"),), progress=False))
+
+
+def test_verdict_says_in_one_sentence_what_is_reached():
+    from vaegan_vc.evaluation.report import verdict
+
+    def results(**means):
+        return {"overall": {"converted": {"metrics": {k: {"mean": v} for k, v in means.items()}}}}
+
+    good = verdict(results(sim_target=0.85, sim_source=0.6, accepted=0.9, cer=0.02, dnsmos_ovrl=3.2))
+    assert good.startswith("Verdict: the conversion takes the target's voice") and "keeps the words" in good and "sounds clean" in good
+    bad = verdict(results(sim_target=0.65, sim_source=0.70, accepted=0.0, cer=0.3, dnsmos_ovrl=2.5))
+    assert "does not yet take" in bad and "loses some of the words" in bad and "does not yet sound clean" in bad
+    assert verdict(results()) == "Verdict: nothing could be scored."

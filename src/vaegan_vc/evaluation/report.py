@@ -100,6 +100,33 @@ def _intro_lines(results: dict) -> list[str]:
     ]
 
 
+def verdict(results: dict) -> str:
+    """One sentence: does the conversion take the target's voice, keep the words, sound clean?
+
+    The bars are the toolkit's quality targets: similarity to the target above that to the
+    source and at least 0.80 with half the conversions accepted by the verifier; CER at most
+    0.03; DNSMOS OVRL at least 3.0.
+    """
+    m = results["overall"]["converted"]["metrics"]
+    def mean(key):
+        return (m.get(key) or {}).get("mean")
+    parts = []
+    sim_t, sim_s, acc = mean("sim_target"), mean("sim_source"), mean("accepted")
+    if sim_t is not None and sim_s is not None:
+        ok = sim_t > sim_s and sim_t >= 0.80 and (acc is None or acc >= 0.5)
+        accepted = f", {100 * acc:.0f}% accepted" if acc is not None else ""
+        parts.append(f"{'takes' if ok else 'does not yet take'} the target's voice (similarity {sim_t:.2f} to the target, {sim_s:.2f} to the source{accepted})")
+    cer = mean("cer")
+    if cer is not None:
+        parts.append(f"{'keeps' if cer <= 0.03 else 'loses some of'} the words (CER {cer:.3f})")
+    ovrl = mean("dnsmos_ovrl")
+    if ovrl is not None:
+        parts.append(f"{'sounds' if ovrl >= 3.0 else 'does not yet sound'} clean (DNSMOS OVRL {ovrl:.2f})")
+    if not parts:
+        return "Verdict: nothing could be scored."
+    return "Verdict: the conversion " + "; ".join(parts) + "."
+
+
 # ----------------------------------------------------------------------------- markdown
 
 
@@ -110,7 +137,7 @@ def _md_table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def markdown_report(results: dict, heatmap_file: str | None) -> str:
-    parts = ["# Voice conversion evaluation", "", *(f"{line}  " for line in _intro_lines(results)), "",
+    parts = ["# Voice conversion evaluation", "", f"**{verdict(results)}**", "", *(f"{line}  " for line in _intro_lines(results)), "",
              "## Overall", "", _md_table(*overall_rows(results)), "", "## Per pair", "", _md_table(*pair_rows(results)), ""]
     if heatmap_file:
         parts += ["## Speaker similarity", "", f"![source × target similarity]({heatmap_file})", ""]
@@ -134,8 +161,8 @@ def _md_problems(results: dict) -> list[str]:
 
 CSS = """
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}
-td{white-space:nowrap}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}img{max-width:100%}
+.scroll{overflow-x:auto;max-width:100%}table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:.9em}
+td,th{border:1px solid #ccc;padding:.2em .4em;text-align:right}td{white-space:nowrap}th{background:#f3f3f3;max-width:7em}td:first-child,th:first-child{text-align:left}img{max-width:100%}
 .sample{border-top:1px solid #ddd;padding:.5em 0}.players{display:flex;flex-wrap:wrap;gap:1em}
 .players figure{margin:0}figcaption{font-size:.85em;color:#555}.note{color:#555;font-size:.9em}
 """
@@ -144,7 +171,7 @@ td{white-space:nowrap}th{background:#f3f3f3}td:first-child,th:first-child{text-a
 def _html_table(header: list[str], rows: list[list[str]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+    return f"<div class='scroll'><table><tr>{head}</tr>{body}</table></div>"
 
 
 def _img(png: bytes, alt: str) -> str:
@@ -162,7 +189,8 @@ def _audio(wav: np.ndarray, caption: str) -> str:
 def html_report(results: dict, heatmap: bytes | None, samples: list[Sample], features: FeatureConfig) -> str:
     head = f"<meta charset='utf-8'><title>vaegan-vc evaluation</title><style>{CSS}</style>"
     parts = [f"<!doctype html><html><head>{head}</head><body>",
-             "<h1>Voice conversion evaluation</h1>", *(f"<p>{html.escape(line)}</p>" for line in _intro_lines(results)),
+             "<h1>Voice conversion evaluation</h1>", f"<p><b>{html.escape(verdict(results))}</b></p>",
+             *(f"<p>{html.escape(line)}</p>" for line in _intro_lines(results)),
              "<h2>Overall</h2>", _html_table(*overall_rows(results)), "<h2>Per pair</h2>", _html_table(*pair_rows(results))]
     if heatmap:
         parts += ["<h2>Speaker similarity</h2>", _img(heatmap, "source × target similarity heat map")]
