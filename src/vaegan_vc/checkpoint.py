@@ -145,13 +145,17 @@ def model_config_dict(model_cfg: ModelConfig, features: FeatureConfig, speakers:
     return data
 
 
-def save_model(folder: Path, model: torch.nn.Module, features: FeatureConfig) -> None:
+def save_model(folder: Path, model: torch.nn.Module, features: FeatureConfig, half: bool = False) -> None:
     """Write `model.safetensors` + `config.json`: all that `convert` needs, nothing to re-type.
 
     config.json records the weights' sha256, so that a damaged or altered weight file is refused.
+    `half` stores floating-point weights in fp16 (for shipping; they are loaded in fp32).
     """
     folder.mkdir(parents=True, exist_ok=True)
-    save_tensors(folder / MODEL_FILE, model.state_dict())
+    state = model.state_dict()
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+    save_tensors(folder / MODEL_FILE, state)
     config = model_config_dict(model.cfg, features, model.speakers, model.f0_stats)
     config["weights_sha256"] = sha256_file(folder / MODEL_FILE)
     write_json(folder / CONFIG_FILE, config)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-import shutil
 import sys
 from pathlib import Path
 
@@ -95,15 +94,36 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .checkpoint import CONFIG_FILE, MODEL_FILE, copy_file_atomic, refuse_overlap, refuse_to_overwrite, resolve_model_dir
+    from .checkpoint import CONFIG_FILE, MODEL_FILE, copy_file_atomic, refuse_overlap, refuse_to_overwrite
+    from .convert import load_model, model_folder
 
-    src = resolve_model_dir(args.run_dir)
-    refuse_overlap(args.out_dir, {"run or model folder": args.run_dir})
+    src = model_folder(args.run_dir)
+    refuse_overlap(args.out_dir, {"run or model folder": src})
     refuse_to_overwrite(args.out_dir, args.force)
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    for name in (MODEL_FILE, CONFIG_FILE):  # config.json last: it marks a complete model folder
-        copy_file_atomic(src / name, args.out_dir / name)
-    print(f"exported {src} to {args.out_dir}")
+    if args.fp16:
+        from .checkpoint import save_model
+
+        loaded = load_model(src)
+        save_model(args.out_dir, loaded.model, loaded.features, half=True)
+    else:
+        for name in (MODEL_FILE, CONFIG_FILE):  # config.json last: it marks a complete model folder
+            copy_file_atomic(src / name, args.out_dir / name)
+    print(f"exported {src} to {args.out_dir}{' (fp16 weights)' if args.fp16 else ''}")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .bundled import registry
+
+    models = registry()
+    if not models:
+        print("no bundled models in this installation")
+        return 0
+    print(f"{'name':<14}{'speakers':<42}{'features':<10}{'size':>9}  licence")
+    for m in models.values():
+        print(f"{m.name:<14}{','.join(m.speakers):<42}{m.features:<10}{m.size_bytes / 2**20:>7.1f} MB  {m.licence}")
+        print(f"{'':<14}{m.description}")
     return 0
 
 
@@ -189,7 +209,7 @@ def _add_train(sub) -> None:
 
 def _add_convert(sub) -> None:
     p = sub.add_parser("convert", help="convert a file or folder to a target speaker")
-    p.add_argument("model", type=Path, help="run folder (newest checkpoint) or model folder")
+    p.add_argument("model", type=Path, help="run folder (newest checkpoint), model folder, or a bundled model's name (see `vaegan-vc models`)")
     p.add_argument("input", type=Path, help="audio file or folder (mirrored in the output)")
     p.add_argument("--target", required=True, help="target speaker")
     p.add_argument("out_dir", type=Path)
@@ -208,8 +228,12 @@ def _add_convert(sub) -> None:
     e = sub.add_parser("export", help="copy a run's newest model (model.safetensors + config.json)")
     e.add_argument("run_dir", type=Path)
     e.add_argument("out_dir", type=Path)
+    e.add_argument("--fp16", action="store_true", help="store the weights in half precision (half the size; loaded in fp32)")
     e.add_argument("--force", action="store_true")
     e.set_defaults(func=cmd_export)
+
+    m = sub.add_parser("models", help="list the models bundled with vaegan-vc (usable by name in convert)")
+    m.set_defaults(func=cmd_models)
 
 
 def _add_optional(sub) -> None:

@@ -12,6 +12,7 @@ from torch import Tensor
 
 from . import checkpoint as ckpt
 from .audio import check_not_silent, crossfade_add, list_audio, load_audio, loudness, mel_features, normalize_loudness, save_audio
+from .bundled import bundled_model_dir
 from .config import FeatureConfig
 from .errors import VaeganError
 from .models.vaegan import VAEGAN
@@ -40,12 +41,22 @@ class LoadedModel:
         return next(self.model.parameters()).device
 
 
-def load_model(path: Path, device: str = "cpu") -> LoadedModel:
-    """A model folder (model.safetensors + config.json) or a run folder (→ newest checkpoint)."""
-    folder = ckpt.resolve_model_dir(Path(path))
+def model_folder(path: Path | str) -> Path:
+    """A model folder, a run folder (→ its newest checkpoint) or the name of a bundled model."""
+    path = Path(path)
+    if not path.exists() and len(path.parts) == 1:  # a bare name: a bundled model
+        return bundled_model_dir(str(path))
+    return ckpt.resolve_model_dir(path)
+
+
+def load_model(path: Path | str, device: str = "cpu") -> LoadedModel:
+    """A model folder (model.safetensors + config.json), a run folder (→ newest checkpoint) or a
+    bundled model's name. Weights stored in fp16 are loaded in fp32."""
+    folder = model_folder(path)
     model_cfg, features, speakers = ckpt.read_model_config(folder)
     model = VAEGAN(model_cfg, speakers, ckpt.read_f0_stats(folder))
-    ckpt.load_state_dict_strict(model, ckpt.load_model_tensors(folder), folder / ckpt.MODEL_FILE)
+    tensors = {k: v.float() if v.is_floating_point() else v for k, v in ckpt.load_model_tensors(folder).items()}
+    ckpt.load_state_dict_strict(model, tensors, folder / ckpt.MODEL_FILE)
     model.to(device).eval()
     return LoadedModel(model, features, speakers, folder)
 

@@ -1,0 +1,62 @@
+"""Models bundled with the package: used by name, fp16 on disk and fp32 in memory, checksummed."""
+
+import json
+import shutil
+
+import pytest
+import torch
+
+from conftest import vcc_file
+from vaegan_vc import bundled
+from vaegan_vc import checkpoint as ckpt
+from vaegan_vc.audio import load_audio, mel_features
+from vaegan_vc.cli import main
+from vaegan_vc.convert import convert_features, load_model
+from vaegan_vc.errors import VaeganError
+
+
+@pytest.fixture()
+def fake_package(tiny_run, tmp_path, monkeypatch):
+    """A pretrained/ folder with one bundled model 'demo' (the tiny run, exported in fp16)."""
+    root = tmp_path / "pretrained"
+    assert main(["export", str(tiny_run), str(root / "demo"), "--fp16"]) == 0
+    files = [ckpt.MODEL_FILE, ckpt.CONFIG_FILE]
+    entry = {"folder": "demo", "speakers": ["SF1", "TM1"], "features": "seed", "licence": "CC BY 4.0 (data)",
+             "description": "test model", "sha256": {f: ckpt.sha256_file(root / "demo" / f) for f in files}}
+    (root / "registry.json").write_text(json.dumps({"demo": entry}))
+    monkeypatch.setattr(bundled, "PRETRAINED_DIR", root)
+    return root
+
+
+def test_a_bundled_model_converts_by_name(fake_package, tiny_run, capsys):
+    stored = ckpt.load_tensors(fake_package / "demo" / ckpt.MODEL_FILE, "m")
+    assert all(v.dtype == torch.float16 for v in stored.values() if v.is_floating_point())
+    demo, full = load_model("demo"), load_model(tiny_run)
+    assert demo.speakers == ["SF1", "TM1"] and next(demo.model.parameters()).dtype == torch.float32
+    feats = mel_features(load_audio(vcc_file("SF1", "100010"), 16000), demo.features)
+    torch.testing.assert_close(convert_features(demo, feats, "TM1"), convert_features(full, feats, "TM1"), atol=2e-2, rtol=0)
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "demo" in out and "SF1,TM1" in out and "CC BY 4.0" in out
+
+
+def test_unknown_names_list_the_bundled_models(fake_package, capsys):
+    with pytest.raises(VaeganError, match=r"'nosuch' is neither .* \(bundled: demo\)"):
+        load_model("nosuch")
+    assert main(["convert", "nosuch", str(vcc_file("SF1", "100010")), "--target", "TM1", "out"]) == 1
+    assert "bundled: demo" in capsys.readouterr().err
+
+
+def test_an_altered_bundled_model_is_refused(fake_package):
+    config = json.loads((fake_package / "demo" / ckpt.CONFIG_FILE).read_text())
+    config["speakers"] = ["TM1", "SF1"]  # swapped voices: a valid file, but not the shipped one
+    (fake_package / "demo" / ckpt.CONFIG_FILE).write_text(json.dumps(config))
+    with pytest.raises(VaeganError, match="config.json: checksum mismatch"):
+        load_model("demo")
+
+
+def test_no_bundled_models_is_said_plainly(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(bundled, "PRETRAINED_DIR", tmp_path / "empty")
+    assert main(["models"]) == 0 and "no bundled models" in capsys.readouterr().out
+    with pytest.raises(VaeganError, match="none in this installation"):
+        load_model("vcc2016")
