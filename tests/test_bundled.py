@@ -60,3 +60,21 @@ def test_no_bundled_models_is_said_plainly(tmp_path, monkeypatch, capsys):
     assert main(["models"]) == 0 and "no bundled models" in capsys.readouterr().out
     with pytest.raises(VaeganError, match="none in this installation"):
         load_model("vcc2016")
+
+
+def test_listening_page_has_every_source_in_every_voice(tiny_run, tmp_path):
+    import soundfile as sf
+
+    from vaegan_vc.listening import EXAMPLES_DIR
+
+    out = tmp_path / "page"
+    assert main(["demo", str(tiny_run), str(out), "--vocoder", "griffin-lim"]) == 0
+    page = (out / "index.html").read_text()
+    examples = sorted(EXAMPLES_DIR.glob("*.flac"))
+    assert len(examples) == 4 and page.count("<audio") == len(examples) * 3  # original + 2 voices
+    assert "CC BY 4.0" in page
+    for src in examples:
+        original = sf.info(str(src)).duration
+        for voice in ("SF1", "TM1"):
+            info = sf.info(str(out / f"{src.stem}_to_{voice}.wav"))
+            assert info.samplerate == 16000 and abs(info.duration - original) < 0.05  # a real file of the right length

@@ -113,6 +113,16 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .api import load
+    from .listening import build_page
+
+    vc = load(args.model, vocoder=None if args.vocoder == "auto" else args.vocoder, device=args.device)
+    path = build_page(vc, args.out_dir, args.sources, force=args.force, model_name=str(args.model))
+    print(f"open {path} in a browser ({len(vc.speakers)} voices; wavs beside it)")
+    return 0
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from .bundled import registry
 
@@ -234,6 +244,15 @@ def _add_convert(sub) -> None:
 
     m = sub.add_parser("models", help="list the models bundled with vaegan-vc (usable by name in convert)")
     m.set_defaults(func=cmd_models)
+
+    d = sub.add_parser("demo", help="convert example sentences into every voice of a model; write a listening page")
+    d.add_argument("model", help="a bundled model's name (see `vaegan-vc models`), a model folder or a run folder")
+    d.add_argument("out_dir", type=Path, help="index.html and the converted wavs go here")
+    d.add_argument("--sources", type=Path, nargs="+", help="audio files to convert (default: the bundled VCC2016 examples)")
+    d.add_argument("--vocoder", default="auto", help="auto (default), griffin-lim or hifigan")
+    d.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="cpu", help="default: cpu")
+    d.add_argument("--force", action="store_true", help="write into an existing OUT_DIR")
+    d.set_defaults(func=cmd_demo)
 
 
 def _add_optional(sub) -> None:
