@@ -79,8 +79,8 @@ def generator_losses(
     x_a, x_b: [B, n_mels, T] crops. z = μ + ε with ε ~ N(0, I) from `noise` (a seeded generator,
     so that a resumed run draws the same ε); `noise=None` uses z = μ (validation). A pitch-aware
     model gets `pitch`: reconstructions and cycles keep their own F0, translations get the
-    source contour moved into the target's range. Terms whose weight is 0 in `weights` (or
-    that the loss weights do not name, for `fm`) are not computed.
+    source contour moved into the target's range. `fm` is computed only when `weights` gives
+    it a positive weight.
     """
     n = x_a.shape[0]
     f0_a = f0_b = f0_ab = f0_ba = None
@@ -89,12 +89,9 @@ def generator_losses(
         f0_ab, f0_ba = pitch.targets()
     mu = model.encode(torch.cat([x_a, x_b]))
     h = model.shared(_sample(mu, noise))
-    if pitch is None:  # one pass per generator over both speakers' crops, as the seed does
-        aa, ba = model.generate(h, a).split(n)
-        ab, bb = model.generate(h, b).split(n)
-    else:
-        aa, ba = model.generate(h, a, torch.cat([f0_a, f0_ba])).split(n)
-        ab, bb = model.generate(h, b, torch.cat([f0_ab, f0_b])).split(n)
+    # One pass per generator over both speakers' crops, as the seed does.
+    aa, ba = model.generate(h, a, _cat(f0_a, f0_ba)).split(n)
+    ab, bb = model.generate(h, b, _cat(f0_ab, f0_b)).split(n)
 
     mu_cycle = model.encode(torch.cat([ab, ba]))
     h_cycle = model.shared(_sample(mu_cycle, noise))
@@ -127,6 +124,11 @@ def discriminator_losses(
 def weighted_total(losses: dict[str, Tensor], weights: dict[str, float]) -> Tensor:
     """Σ weight·term over the keys of `losses` (a key without a weight counts with weight 1)."""
     return sum(weights.get(k, 1.0) * v for k, v in losses.items())
+
+
+def _cat(*f0s: Tensor | None) -> Tensor | None:
+    """F0 tracks stacked along the batch (None for a model without a pitch path)."""
+    return None if f0s[0] is None else torch.cat(f0s)
 
 
 def _sample(mu: Tensor, generator: torch.Generator | None) -> Tensor:
