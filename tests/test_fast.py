@@ -50,7 +50,7 @@ def _contour(frames: int = 200) -> torch.Tensor:
 
 
 @pytest.mark.parametrize("speakers", [["a", "b"], ["a", "b", "c"]])
-@pytest.mark.parametrize("name", ["fast-tiny", "fast", "fast-nopitch"])
+@pytest.mark.parametrize("name", ["fast-tiny", "fast", "fast-nopitch", "fast-bottleneck"])
 def test_shapes(speakers, name):
     cfg = model_preset(name, 80)
     model = VAEGAN(cfg, speakers, {s: STATS for s in speakers} if cfg.pitch else None)
@@ -72,8 +72,8 @@ def test_shapes(speakers, name):
 
 
 def test_fast_latent_is_a_bottleneck():
-    """μ of a 1.5 s crop: the seed keeps 131,072 values, more than the mel itself; fast a few hundred."""
-    seed, fast = (VAEGAN(model_preset(n, m), ["a", "b"], {"a": STATS, "b": STATS}) for n, m in (("seed", 128), ("fast", 80)))
+    """μ of a 1.5 s crop: the seed keeps 131,072 values, more than the mel itself; fast-bottleneck 8 per frame."""
+    seed, fast = (VAEGAN(model_preset(n, m), ["a", "b"], {"a": STATS, "b": STATS}) for n, m in (("seed", 128), ("fast-bottleneck", 80)))
     seed_mu = seed.encode(torch.rand(1, 128, 128)).numel()
     fast_mu = fast.encode(torch.rand(1, 80, 128)).numel()
     assert seed_mu == 131_072 and fast_mu <= 80 * 128 // 8
