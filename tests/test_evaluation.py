@@ -450,3 +450,17 @@ def test_verdict_says_in_one_sentence_what_is_reached():
     bad = verdict(results(sim_target=0.65, sim_source=0.70, accepted=0.0, cer=0.3, dnsmos_ovrl=2.5))
     assert "does not yet take" in bad and "loses some of the words" in bad and "does not yet sound clean" in bad
     assert verdict(results()) == "Verdict: nothing could be scored."
+
+
+def test_model_mode_takes_sources_the_model_never_heard(tiny_run, dataset_dir, tmp_path, monkeypatch):
+    """Any source voice, one of the model's targets: only the target must be a model speaker."""
+    from vaegan_vc.data.dataset import Dataset
+    from vaegan_vc.convert import load_model
+    from vaegan_vc.evaluation import modelmode
+
+    loaded = load_model(tiny_run)
+    ds = Dataset(dataset_dir)
+    loaded.speakers = loaded.model.speakers = ["TM1", "XX"]  # as if SF1 had been left out of training
+    assert modelmode._model_pairs(loaded, ds, (("SF1", "TM1"),)) == [("SF1", "TM1")]
+    with pytest.raises(VaeganError, match="speaker 'SF1' is not in the model"):
+        modelmode._model_pairs(loaded, ds, (("TM1", "SF1"),))

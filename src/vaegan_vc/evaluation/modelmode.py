@@ -32,8 +32,7 @@ def plan_model(model_path: Path, dataset_dir: Path, out_dir: Path, options: Eval
     ds = Dataset(dataset_dir)
     loaded = load_model(model_path, options.device)
     loaded.features.check_compatible(ds.features, f"model {loaded.path}", f"dataset {ds.folder}")
-    pairs = choose_pairs(loaded.speakers, options.pairs, f"the model {loaded.path}")
-    ds.check_speakers(sorted({s for pair in pairs for s in pair}))
+    pairs = _model_pairs(loaded, ds, options.pairs)
     from ..api import default_vocoder
 
     vocoder_name = default_vocoder(loaded.features.name) if options.vocoder in (None, "auto") else options.vocoder
@@ -58,6 +57,22 @@ def plan_model(model_path: Path, dataset_dir: Path, out_dir: Path, options: Eval
         targets = {(t.speaker, t.utt_id): t for _, _, t in jobs}
         plan.ceiling = {f"{spk}/{utt}": _ceiling_ref(ds, t, vocoder, vid) for (spk, utt), t in targets.items()}
     return plan
+
+
+def _model_pairs(loaded, ds, wanted) -> list[tuple[str, str]]:
+    """The pairs to score: every ordered pair of the model's speakers by default. Asked-for pairs
+    need a target the model has; their source may be any dataset speaker, also one the model never
+    heard (the common case of a user's own voice)."""
+    if wanted is None:
+        pairs = choose_pairs(loaded.speakers, None, f"the model {loaded.path}")
+    else:
+        for src, tgt in wanted:
+            if tgt not in loaded.speakers:
+                raise VaeganError(f"pair {src}:{tgt}: speaker '{tgt}' is not in the model {loaded.path} "
+                                  f"(it has: {', '.join(loaded.speakers)}); a source may be any dataset speaker")
+        pairs = list(wanted)
+    ds.check_speakers(sorted({s for pair in pairs for s in pair}))
+    return pairs
 
 
 def _pair(src: str, tgt: str) -> str:
@@ -146,6 +161,8 @@ def convert_one(loaded, ds, u, target: str, vocoder, path: Path) -> dict:
     f0 = (ds.f0(u) if ds.has_f0 else source_f0(loaded, ds.wav(u))) if loaded.model.cfg.pitch else None
     converted = convert_features(loaded, mel, target, f0)
     save_audio(path, vocode_long(vocoder, converted).numpy(), loaded.features.sample_rate)
+    if u.speaker not in loaded.speakers:  # an unseen source: no reconstruction or cycle to score
+        return {}
     recon = convert_features(loaded, mel, u.speaker, f0)
     cycle = convert_features(loaded, converted, u.speaker, f0, PitchOptions(mode="keep"))  # back to the source's own F0
     source = mel.numpy()
