@@ -25,7 +25,7 @@ def cell(summary: dict, key: str, decimals: int) -> str:
     m = summary.get("metrics", {}).get(key)
     if not m or m.get("mean") is None:
         return "—"
-    ci = f" ± {m['ci95']:.{decimals}f}" if m.get("ci95") is not None and key in ("mcd_db", "sim_target") else ""
+    ci = f" ± {m['ci95']:.{decimals}f}" if m.get('ci95') is not None and key in ('mcd_db', 'sim_target', 'cer') else ''
     return f"{m['mean']:.{decimals}f}{ci}"
 
 
