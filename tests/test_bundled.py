@@ -1,7 +1,6 @@
 """Models bundled with the package: used by name, fp16 on disk and fp32 in memory, checksummed."""
 
 import json
-import shutil
 
 import pytest
 import torch

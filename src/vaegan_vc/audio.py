@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import logging
 import math
-import os
 import warnings
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import FeatureConfig
+from .atomic import atomic_path
 from .errors import VaeganError
 
 log = logging.getLogger(__name__)
@@ -61,12 +61,8 @@ def save_audio(path: Path, wav: np.ndarray, sample_rate: int) -> None:
     """Write 16-bit PCM wav atomically: a reader never sees a half-written file under `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
+    with atomic_path(path) as tmp:
         sf.write(str(tmp), np.clip(wav, -1.0, 1.0), sample_rate, subtype="PCM_16", format="WAV")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)  # a failed write (full disk) leaves no debris
 
 
 def list_audio(folder: Path) -> list[Path]:

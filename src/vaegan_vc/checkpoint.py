@@ -20,6 +20,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .config import FORMAT_VERSION, FeatureConfig, ModelConfig
+from .atomic import atomic_path, write_text
 from .errors import VaeganError
 
 log = logging.getLogger(__name__)
@@ -72,20 +73,13 @@ def refuse_overlap(output: Path, inputs: dict[str, Path | None]) -> None:
 
 def copy_file_atomic(src: Path, dst: Path) -> None:
     """Copy under a temporary name, then rename: a full disk never leaves a truncated `dst`."""
-    tmp = dst.with_name(f".{dst.name}.partial")
-    try:
+    with atomic_path(dst) as tmp:
         shutil.copy2(src, tmp)
-        os.replace(tmp, dst)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def write_json(path: Path, data: Any) -> None:
     """Write JSON atomically (temp file + rename)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
+    write_text(path, json.dumps(data, indent=2) + "\n")
 
 
 def read_json(path: Path, what: str) -> Any:
@@ -99,10 +93,8 @@ def read_json(path: Path, what: str) -> Any:
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
     """safetensors file written atomically; tensors are made contiguous CPU copies."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.partial")
-    save_file({k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}, str(tmp))
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        save_file({k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}, str(tmp))
 
 
 def sha256_file(path: Path) -> str:

@@ -14,7 +14,7 @@ from .audio import denormalize
 from . import devices
 from .checkpoint import (
     CONFIG_FILE, MODEL_FILE, load_state_dict_strict, load_tensors, read_json, resolve_model_dir,
-    save_tensors, sha256_file, verify_sha256, write_json,
+    save_tensors, verify_sha256, write_json,
 )
 from .config import FORMAT_VERSION, FeatureConfig, feature_preset
 from .errors import VaeganError

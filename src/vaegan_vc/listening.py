@@ -17,6 +17,7 @@ import numpy as np
 import soundfile as sf
 
 from .api import VoiceConverter
+from .atomic import write_text
 from .audio import list_audio, load_audio, mel_features
 from .checkpoint import refuse_to_overwrite
 from .plots import mel_panels_figure, plt
@@ -84,8 +85,6 @@ def build_page(vc: VoiceConverter, out_dir: Path, sources: list[Path] | None = N
             f"<p class='note'>{note}</p><table><tr><th>source</th><th>original</th>{head}</tr>{''.join(rows)}</table>"
             "</body></html>")
     path = out_dir / PAGE
-    tmp = path.with_name(f".{PAGE}.partial")
-    tmp.write_text(page)
-    tmp.replace(path)
+    write_text(path, page)
     log.info("listening page: %s (%.0f s)", path, seconds)
     return path

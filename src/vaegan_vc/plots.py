@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import matplotlib
@@ -11,6 +10,8 @@ matplotlib.use("Agg")  # files only, never a window
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
+
+from .atomic import atomic_path  # noqa: E402
 
 
 def mel_panels_figure(panels: list[tuple[str, np.ndarray]], title: str = "") -> plt.Figure:
@@ -32,10 +33,11 @@ def save_figure(fig: plt.Figure, path: Path) -> None:
     """Save a PNG atomically and free the figure."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")
-    fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=100, format="png")
+    finally:
+        plt.close(fig)
 
 
 def loss_curves_figure(rows: list[dict], keys: list[str]) -> plt.Figure:

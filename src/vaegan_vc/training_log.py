@@ -5,12 +5,12 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import os
 from pathlib import Path
 
 import torch
 
 from .data.dataset import Dataset
+from .atomic import write_text
 from .errors import VaeganError
 from .pitch import map_f0
 from .plots import loss_curves_figure, mel_panels_figure, save_figure
@@ -67,9 +67,7 @@ class TrainingLog:
         if not self.metrics_path.exists():
             return
         rows = [r for r in read_metric_rows(self.metrics_path) if r["step"] <= step]
-        tmp = self.metrics_path.with_name(".metrics.jsonl.partial")
-        tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
-        os.replace(tmp, self.metrics_path)
+        write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in rows))
 
     def _pick_samples(self, dataset: Dataset) -> list[tuple]:
         """(src, tgt, utt_id, source mel, parallel target mel or None, source F0 or None) for each

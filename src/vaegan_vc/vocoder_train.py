@@ -11,7 +11,6 @@ import dataclasses
 import json
 import logging
 import math
-import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,16 +20,17 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .atomic import atomic_path
 from .audio import denormalize, log_mel
 from .checkpoint import (
     CONFIG_FILE, MODEL_FILE, STATE_FILE, STATE_META_FILE, checkpoint_name, commit_checkpoint,
     flatten_optimizer, list_checkpoints, load_state_dict_strict, load_tensors, read_json, read_model_config,
-    resolve_model_dir, run_lock, save_tensors, unflatten_optimizer, write_json, LOCK_FILE,
+    LOCK_FILE, resolve_model_dir, run_lock, save_tensors, sha256_file, unflatten_optimizer, write_json,
 )
 from .config import FORMAT_VERSION, FeatureConfig, JsonConfig, feature_preset
 from .data.dataset import Dataset, UtteranceRef
 from .errors import VaeganError
-from .hifigan_vocoder import UNIVERSAL, load_any_generator, resolve_device, save_generator, sha256_file
+from .hifigan_vocoder import UNIVERSAL, load_any_generator, resolve_device, save_generator
 from .models.hifigan import (
     HIFIGAN_LOSS_WEIGHTS, HiFiGANGenerator, MultiPeriodDiscriminator, MultiScaleDiscriminator,
     adversarial_loss, discriminator_loss, feature_matching_loss, hifigan_config, mel_loss,
@@ -400,10 +400,8 @@ def reconstruct_speaker(loaded: LoadedModel, dataset: Dataset, speaker: str, utt
 
 def _save_npy(path: Path, array: np.ndarray) -> None:
     """np.save under a temp name, then rename: an interrupted run never leaves a truncated array."""
-    tmp = path.with_name(f".{path.name}.partial")
-    with open(tmp, "wb") as f:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.save(f, array)
-    os.replace(tmp, path)
 
 
 def write_finetune_mels(

@@ -26,6 +26,7 @@ from typing import IO, Any, Callable, Iterable, Iterator
 import numpy as np
 import soundfile as sf
 
+from ..atomic import write_text
 from ..errors import VaeganError
 from ..progress import progress_bar
 
@@ -324,9 +325,7 @@ def _read_json(path: Path, default: dict[str, Any]) -> dict[str, Any]:
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     """Temp file + os.replace: a reader sees the old file or the whole new one, never half."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 class _Writer:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 from pathlib import Path
 
+from ..atomic import write_text
 from ..errors import VaeganError
 from .analysis import Analyzer
 from .cache import Cache
@@ -95,6 +95,4 @@ def _json_safe(value):
 
 
 def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(json.dumps(_json_safe(data), indent=1, allow_nan=False) + "\n")
-    os.replace(tmp, path)
+    write_text(path, json.dumps(_json_safe(data), indent=1, allow_nan=False) + "\n")

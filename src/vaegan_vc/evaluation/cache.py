@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ..atomic import atomic_path, write_text
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +73,8 @@ class Cache:
             return
         path = self.folder / table / f"{key}.npy"
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{key}.partial.npy")
-        np.save(tmp, np.asarray(value), allow_pickle=False)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.save(f, np.asarray(value), allow_pickle=False)
 
     def flush(self) -> None:
         """Write changed JSON tables atomically (called after each batch of analyses)."""
@@ -83,7 +83,5 @@ class Cache:
         self.folder.mkdir(parents=True, exist_ok=True)
         for name in sorted(self._dirty):
             path = self.folder / f"{name}.json"
-            tmp = path.with_name(f".{name}.json.partial")
-            tmp.write_text(json.dumps(self._tables[name], sort_keys=True))
-            os.replace(tmp, path)
+            write_text(path, json.dumps(self._tables[name], sort_keys=True))
         self._dirty.clear()

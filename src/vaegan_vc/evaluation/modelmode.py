@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 
 from ..audio import save_audio
+from ..atomic import write_text
 from ..errors import VaeganError
 from ..progress import progress_bar
 from .aids import vocoder_identity
@@ -182,6 +182,4 @@ def _previous(folder: Path, model_id: list) -> dict[str, dict]:
 
 def _save_record(folder: Path, model_id: list, items: dict[str, dict]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{CONVERSIONS_FILE}.partial"
-    tmp.write_text(json.dumps({"model": model_id, "items": items}, indent=1))
-    os.replace(tmp, folder / CONVERSIONS_FILE)
+    write_text(folder / CONVERSIONS_FILE, json.dumps({"model": model_id, "items": items}, indent=1))

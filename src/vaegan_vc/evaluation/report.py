@@ -13,6 +13,7 @@ import numpy as np
 import soundfile as sf
 
 from ..audio import mel_features, resample
+from ..atomic import write_bytes
 from ..config import FeatureConfig
 from ..errors import VaeganError
 from .figures import mel_comparison, similarity_heatmap
@@ -246,6 +247,4 @@ def write_reports(results: dict, out_dir: Path, samples: list[Sample], features:
 
 
 def _write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    write_bytes(path, data)
