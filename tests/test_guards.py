@@ -195,3 +195,17 @@ def test_file_system_refusals_are_one_line(tiny_run, tmp_path, monkeypatch, caps
     assert main(["convert", str(tiny_run), str(src), "--target", "TM1", str(tmp_path / "out")]) == 1
     err = capsys.readouterr().err
     assert "no space left on device" in err and "Traceback" not in err
+
+
+def test_evaluate_and_vocoder_train_refuse_outputs_inside_the_data(dataset_dir, tmp_path, capsys):
+    ds = tmp_path / "ds"
+    shutil.copytree(dataset_dir, ds)
+    before = _files(ds)
+    assert main(["vocoder", "train", str(ds), str(ds / "voc"), "--force", "--steps", "1"]) == 1
+    assert "lies inside the dataset folder" in capsys.readouterr().err
+    from vaegan_vc.evaluation.api import evaluate_model
+    from vaegan_vc.errors import VaeganError
+
+    with pytest.raises(VaeganError, match="is the dataset folder"):
+        evaluate_model(tmp_path / "model", ds, ds)
+    assert _files(ds) == before

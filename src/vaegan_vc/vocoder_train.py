@@ -25,7 +25,7 @@ from .audio import denormalize, log_mel
 from .checkpoint import (
     CONFIG_FILE, MODEL_FILE, STATE_FILE, STATE_META_FILE, checkpoint_name, commit_checkpoint,
     flatten_optimizer, list_checkpoints, load_state_dict_strict, load_tensors, read_json, read_model_config,
-    LOCK_FILE, resolve_model_dir, run_lock, save_tensors, sha256_file, unflatten_optimizer, write_json,
+    LOCK_FILE, refuse_overlap, resolve_model_dir, run_lock, save_tensors, sha256_file, unflatten_optimizer, write_json,
 )
 from .config import FORMAT_VERSION, FeatureConfig, JsonConfig, feature_preset
 from .data.dataset import Dataset, UtteranceRef
@@ -627,6 +627,7 @@ def train_vocoder(
         segment_size=segment_size, checkpoint_every=checkpoint_every, **overrides,
     )
     run_dir = Path(run_dir)
+    refuse_overlap(run_dir, {"dataset folder": Path(dataset_dir)})
     _refuse_other_kind(run_dir)  # before the lock creates RUN_DIR
     with run_lock(run_dir):
         data, state = open_run(Path(dataset_dir), run_dir, cfg, device, force)

@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 from ..atomic import write_text
+from ..checkpoint import refuse_overlap
 from ..errors import VaeganError
 from .analysis import Analyzer
 from .cache import Cache
@@ -29,6 +30,7 @@ def evaluate_dirs(converted_dir: Path, reference_dir: Path, out_dir: Path, optio
     """
     options = options or EvalOptions()
     require_eval_tools()
+    refuse_overlap(Path(out_dir), {"converted folder": Path(converted_dir), "reference folder": Path(reference_dir)})
     out_dir = _prepare_out_dir(Path(out_dir), options)
     from .plans import plan_dirs
 
@@ -42,6 +44,8 @@ def evaluate_model(model: Path, dataset_dir: Path, out_dir: Path, options: EvalO
     """
     options = options or EvalOptions()
     require_eval_tools()
+    # Inside a run folder is fine (evaluate deletes nothing); inside the data it is not.
+    refuse_overlap(Path(out_dir), {"dataset folder": Path(dataset_dir)})
     out_dir = _prepare_out_dir(Path(out_dir), options)
     from .modelmode import plan_model
 
