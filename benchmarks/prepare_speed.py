@@ -20,10 +20,10 @@ import soundfile as sf
 
 from common import CpuMeter, add_common_args, check_data, environment, wait_for_idle, work_dir
 from vaegan_vc.audio import load_audio, mel_features, normalize_loudness, trim_silence
-from vaegan_vc.pitch import extract_f0
 from vaegan_vc.config import FEATURE_PRESETS, feature_preset
 from vaegan_vc.cores import usable_cores
-from vaegan_vc.data.prepare import find_speakers, prepare
+from vaegan_vc.data.prepare import SPLITS, find_speakers, prepare
+from vaegan_vc.pitch import extract_f0
 
 TARGET_SECONDS = 60.0  # all of VCC2016 on 2 cores
 
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
         for preset in args.presets:
             wait_for_idle(args.wait_idle)
             seconds, cpu, info = time_prepare(args.data, work / f"prepared-{preset}", preset, args.speakers, args.workers)
-            kept = sum(sum(s["minutes"] for s in stats.values()) for stats in info["speakers"].values())
+            kept = sum(sum(stats[s]["minutes"] for s in SPLITS) for stats in info["speakers"].values())
             verdict = "" if preset != "seed" else f"  (target < {TARGET_SECONDS:.0f} s on 2 cores: {'met' if seconds < TARGET_SECONDS else 'MISSED'})"
             print(
                 f"prepare [{preset:>7}]: {seconds:6.1f} s | {minutes / seconds:5.2f} min of audio/s "
