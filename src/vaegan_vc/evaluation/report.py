@@ -109,8 +109,11 @@ def verdict(results: dict) -> str:
     0.03; DNSMOS OVRL at least 3.0.
     """
     m = results["overall"]["converted"]["metrics"]
-    def mean(key):
-        return (m.get(key) or {}).get("mean")
+
+    def mean(key):  # rounded as shown, so that the sentence never contradicts its own numbers
+        value = (m.get(key) or {}).get("mean")
+        return None if value is None else round(value, 3 if key == "cer" else 2)
+
     parts = []
     sim_t, sim_s, acc = mean("sim_target"), mean("sim_source"), mean("accepted")
     if sim_t is not None and sim_s is not None:
