@@ -209,3 +209,12 @@ def test_evaluate_and_vocoder_train_refuse_outputs_inside_the_data(dataset_dir, 
     with pytest.raises(VaeganError, match="is the dataset folder"):
         evaluate_model(tmp_path / "model", ds, ds)
     assert _files(ds) == before
+
+
+def test_a_file_name_starting_with_a_dash_gets_a_hint(tiny_run, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(vcc_file("SF1", "100010"), tmp_path / "-me.flac")
+    with pytest.raises(SystemExit) as exc:
+        main(["convert", str(tiny_run), "-me.flac", "--target", "TM1", "out"])
+    assert exc.value.code == 2 and "write ./-me.flac, or put -- before it" in capsys.readouterr().err
+    assert main(["convert", str(tiny_run), "./-me.flac", "--target", "TM1", "out"]) == 0

@@ -271,8 +271,20 @@ def _add_optional(sub) -> None:
         add_vocoder_commands(sub)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, plus a hint when a file name that starts with '-' was read as an option."""
+
+    argv: list[str] = []
+
+    def error(self, message: str):
+        dashed = [a for a in _Parser.argv if a.startswith("-") and len(a) > 1 and Path(a).exists()]
+        if dashed:
+            message += f" ('{dashed[0]}' is a file name read as an option: write ./{dashed[0]}, or put -- before it)"
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="vaegan-vc", description=__doc__,
         epilog="A typical session: vaegan-vc prepare SPEAKERS/ ds/ --features hifigan; vaegan-vc train ds/ run/ "
                "--model fast; vaegan-vc convert run/ me.wav --target TM1 out/ --vocoder hifigan. "
@@ -292,6 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    _Parser.argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("matplotlib").setLevel(logging.WARNING)
