@@ -150,6 +150,8 @@ def test_silence_and_dc_are_refused_and_output_matches_input_loudness(tiny_run, 
     (lambda d: (d / "manifest.jsonl").write_text('{"speaker": "SF1"}\n'), "line 1 is damaged"),
     (lambda d: (d / "features" / "SF1.npy").write_bytes((d / "features" / "SF1.npy").read_bytes()[:200]), "features/SF1.npy"),
     (lambda d: (d / "features" / "TM1.npy").unlink(), "TM1.npy: missing"),
+    (lambda d: (d / "manifest.jsonl").write_text((d / "manifest.jsonl").read_text().replace('"offset": 0,', '"offset": 99999999,', 1)),
+     "does not match the manifest"),
 ])
 def test_damaged_dataset_files_are_named(dataset_dir, tmp_path, damage, message, capsys):
     ds = tmp_path / "ds"
@@ -218,3 +220,16 @@ def test_a_file_name_starting_with_a_dash_gets_a_hint(tiny_run, tmp_path, monkey
         main(["convert", str(tiny_run), "-me.flac", "--target", "TM1", "out"])
     assert exc.value.code == 2 and "write ./-me.flac, or put -- before it" in capsys.readouterr().err
     assert main(["convert", str(tiny_run), "./-me.flac", "--target", "TM1", "out"]) == 0
+
+
+def test_read_only_output_and_unavailable_devices_are_refused(tiny_run, tmp_path, monkeypatch, capsys):
+    import os
+
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: False if str(path) == str(tmp_path) else real_access(path, mode))
+    assert main(["convert", str(tiny_run), str(vcc_file("SF1", "100010")), "--target", "TM1", str(tmp_path / "out")]) == 1
+    assert "not writable (read-only or no permission)" in capsys.readouterr().err
+    monkeypatch.undo()
+    assert main(["convert", str(tiny_run), str(vcc_file("SF1", "100010")), "--target", "TM1", str(tmp_path / "o"),
+                 "--device", "mps"]) == 1
+    assert "no Apple MPS device" in capsys.readouterr().err
