@@ -327,7 +327,10 @@ def test_evaluate_refuses_to_overwrite(tmp_path, reference_dir):
         pytest.skip("needs the eval extra to get past the tool check")
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "metrics.json").write_text("{}")
+    (tmp_path / "conv").mkdir()
     with pytest.raises(VaeganError, match="--force"):
+        evaluate_dirs(tmp_path / "conv", reference_dir, tmp_path / "out")
+    with pytest.raises(VaeganError, match="lies inside the converted folder"):  # an output inside an input
         evaluate_dirs(tmp_path, reference_dir, tmp_path / "out")
 
 
