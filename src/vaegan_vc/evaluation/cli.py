@@ -71,11 +71,9 @@ def options_from_args(args: argparse.Namespace) -> EvalOptions:
 
 
 def _device(name: str) -> str:
-    if name != "auto":
-        return name
-    import torch
+    from ..devices import resolve_device
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return str(resolve_device(name, allow_mps=False))
 
 
 def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

@@ -27,15 +27,13 @@ def plan_model(model_path: Path, dataset_dir: Path, out_dir: Path, options: Eval
     plan scoring it against the dataset's parallel target utterance."""
     from ..convert import load_model
     from ..data.dataset import Dataset
-    from ..vocoders import load_vocoder
+    from ..vocoders import load_vocoder, resolve_vocoder_name
 
     ds = Dataset(dataset_dir)
     loaded = load_model(model_path, options.device)
     loaded.features.check_compatible(ds.features, f"model {loaded.path}", f"dataset {ds.folder}")
     pairs = _model_pairs(loaded, ds, options.pairs)
-    from ..api import default_vocoder
-
-    vocoder_name = default_vocoder(loaded.features.name) if options.vocoder in (None, "auto") else options.vocoder
+    vocoder_name = resolve_vocoder_name(options.vocoder, loaded.features)
     vocoder = load_vocoder(vocoder_name, loaded.features, options.vocoder_checkpoint, options.device)
     vid = vocoder_identity(vocoder_name, options.vocoder_checkpoint, loaded.features)
     jobs, unmatched = _jobs(ds, pairs, options)
