@@ -18,7 +18,7 @@ from .vocoders import Vocoder, load_vocoder
 
 
 
-def _as_mono(wav, sample_rate: int) -> np.ndarray:
+def as_mono(wav, sample_rate: int) -> np.ndarray:
     """numpy or torch audio, [N], [C, N] or [N, C] with C ≤ 2 → float32 mono [N]. Clear errors otherwise."""
     if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
         raise VaeganError(f"sample rate must be a positive integer, got {sample_rate!r}")
@@ -54,6 +54,10 @@ class VoiceConverter:
     def sample_rate(self) -> int:
         return self.loaded.features.sample_rate
 
+    def resampled(self, mono: np.ndarray, sample_rate: int) -> np.ndarray:
+        """Mono audio [N] at `sample_rate` → the model's sample rate."""
+        return resample(mono, int(sample_rate), self.sample_rate)
+
     def convert(self, wav, sample_rate: int, target: str, pitch_shift: float = 0.0,
                 pitch_mode: str = "auto") -> tuple[np.ndarray, int]:
         """Convert one utterance into `target`'s voice. Returns (float32 waveform [M], its sample rate).
@@ -65,7 +69,7 @@ class VoiceConverter:
         self.loaded.model.check_speaker(target)
         pitch = PitchOptions(pitch_mode, pitch_shift)
         check_pitch_use(self.loaded, pitch)
-        mono, level = model_input(self.loaded, resample(_as_mono(wav, sample_rate), int(sample_rate), self.sample_rate), "audio")
+        mono, level = model_input(self.loaded, self.resampled(as_mono(wav, sample_rate), sample_rate), "audio")
         out = convert_wav(self.loaded, mono, target, self.vocoder, pitch)
         return normalize_loudness(out, self.sample_rate, level).astype(np.float32), self.sample_rate
 

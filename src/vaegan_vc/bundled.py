@@ -67,3 +67,14 @@ def bundled_model_dir(name: str, root: Path | None = None) -> Path:
             raise VaeganError(f"bundled model '{name}': {path} is missing; reinstall vaegan-vc")
         verify_sha256(path, digest)
     return model.folder
+
+
+PREFERRED_DEFAULT = "vcc2016"  # all ten VCC2016 voices, once bundled
+
+
+def default_model_name(root: Path | None = None) -> str:
+    """The bundled model that commands use when none is named."""
+    models = registry(root)
+    if not models:
+        raise VaeganError("this installation bundles no model; name a model or run folder")
+    return PREFERRED_DEFAULT if PREFERRED_DEFAULT in models else next(iter(models))

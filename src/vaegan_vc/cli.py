@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .cli_types import finite_float, fraction, non_negative_float, positive_float, positive_int
+from .cli_types import finite_float, fraction, non_negative_float, non_negative_int, positive_float, positive_int
 from .config import MODEL_PRESETS
 from .errors import VaeganError
 
@@ -137,6 +137,23 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .api import load
+    from .bundled import default_model_name
+    from .web.deps import require_web
+    from .web.uploads import Limits
+
+    require_web()
+    from .web.server import serve
+
+    model = args.model or default_model_name()
+    vc = load(model, vocoder=args.vocoder, device=args.device)
+    limits = Limits(max_bytes=int(args.max_upload_mb * 2**20), max_seconds=args.max_seconds)
+    print(f"serving {model} ({len(vc.speakers)} voices, vocoder {vc.vocoder.name}) on http://{args.host}:{args.port}/")
+    serve(vc, str(model), args.host, args.port, limits, args.workers, args.queue)
+    return 0
+
+
 # ----------------------------------------------------------------------------- convert
 
 
@@ -197,7 +214,7 @@ def _add_train(sub) -> None:
     p.add_argument("run_dir", type=Path, help="run folder; running again on it resumes")
     p.add_argument("--model", choices=MODEL_PRESETS, default=None,
                    help="seed (the paper), small, tiny (smoke runs), fast (1-D, pitch-aware, for the CPU) and its "
-                        "ablations fast-nopitch, fast-wide, fast-mid, fast-tiny; default: fast")
+                        "ablations; default: fast")
     p.add_argument("--speakers", type=_speaker_list, help="train on these dataset speakers only")
     p.add_argument("--steps", type=positive_int, help="total steps (default: 100000; fast models 8000)")
     p.add_argument("--batch-size", type=positive_int, help="crops per speaker per step (default: 4; fast models 16)")
@@ -253,6 +270,20 @@ def _add_convert(sub) -> None:
     d.set_defaults(func=cmd_demo)
 
 
+def _add_serve(sub) -> None:
+    p = sub.add_parser("serve", help="a local web page: upload or record a voice, convert it, listen and download")
+    p.add_argument("model", nargs="?", help="a bundled model's name, a model folder or a run folder (default: the bundled vcc2016 model)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this computer only)")
+    p.add_argument("--port", type=positive_int, default=8000, help="default: 8000")
+    p.add_argument("--vocoder", default="auto", help="auto (default), griffin-lim or hifigan")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="cpu", help="default: cpu")
+    p.add_argument("--workers", type=positive_int, default=1, help="conversions run at once (default: 1)")
+    p.add_argument("--queue", type=non_negative_int, default=4, help="conversions that may wait for a worker; more get 'busy' (default: 4)")
+    p.add_argument("--max-upload-mb", type=positive_float, default=20.0, help="largest upload (default: 20 MB)")
+    p.add_argument("--max-seconds", type=positive_float, default=60.0, help="longest audio converted (default: 60 s)")
+    p.set_defaults(func=cmd_serve)
+
+
 def _add_optional(sub) -> None:
     """Subcommands whose modules are optional parts of the package."""
     try:
@@ -296,6 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_prepare(sub)
     _add_train(sub)
     _add_convert(sub)
+    _add_serve(sub)
     _add_optional(sub)
     return parser
 

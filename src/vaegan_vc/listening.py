@@ -6,9 +6,7 @@ everything is embedded in the one index.html, so the page works offline and can 
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import logging
 import time
 from pathlib import Path
@@ -18,9 +16,9 @@ import soundfile as sf
 
 from .api import VoiceConverter
 from .atomic import write_text
-from .audio import list_audio, load_audio, mel_features
+from .audio import list_audio, load_audio
 from .checkpoint import refuse_to_overwrite
-from .plots import mel_panels_figure, plt
+from .media import mel_data_uri, wav_data_uri
 from .progress import progress_bar
 
 log = logging.getLogger(__name__)
@@ -32,24 +30,9 @@ td,th{border:1px solid #ddd;padding:.4em;vertical-align:top;text-align:center}th
 img{width:260px;display:block}audio{width:260px}.note{color:#555;font-size:.9em;max-width:60em}"""
 
 
-def _wav_uri(wav: np.ndarray, sr: int) -> str:
-    buffer = io.BytesIO()
-    sf.write(buffer, np.clip(wav, -1, 1), sr, subtype="PCM_16", format="WAV")
-    return "data:audio/wav;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
-def _mel_uri(wav: np.ndarray, vc: VoiceConverter, title: str) -> str:
-    fig = mel_panels_figure([(title, mel_features(wav, vc.loaded.features).numpy())])
-    fig.set_size_inches(4, 2.2)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, dpi=80, format="png")
-    plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
 def _cell(wav: np.ndarray, sr: int, vc: VoiceConverter, title: str) -> str:
-    return (f"<td><audio controls preload='none' src='{_wav_uri(wav, sr)}'></audio>"
-            f"<img alt='{html.escape(title)} spectrogram' src='{_mel_uri(wav, vc, title)}'></td>")
+    return (f"<td><audio controls preload='none' src='{wav_data_uri(wav, sr)}'></audio>"
+            f"<img alt='{html.escape(title)} spectrogram' src='{mel_data_uri(wav, vc.loaded.features, title)}'></td>")
 
 
 def build_page(vc: VoiceConverter, out_dir: Path, sources: list[Path] | None = None, force: bool = False,
