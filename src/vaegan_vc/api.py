@@ -74,8 +74,24 @@ class VoiceConverter:
         return normalize_loudness(out, self.sample_rate, level).astype(np.float32), self.sample_rate
 
 
+RUNTIMES = ("torch", "onnx")
+
+
 def load(model: str | Path, vocoder: str | None = None, vocoder_checkpoint: Path | None = None,
-         device: str = "cpu") -> VoiceConverter:
-    """A run folder or model folder → a VoiceConverter (the model is loaded once)."""
-    loaded = load_model(Path(model), device)
+         device: str = "cpu", runtime: str = "torch") -> VoiceConverter:
+    """A run folder, model folder or bundled model's name → a VoiceConverter (loaded once).
+
+    runtime "onnx": `model` is a folder written by `vaegan-vc export … --onnx`, run with
+    onnxruntime on the CPU; its own HiFi-GAN is used unless another vocoder is named.
+    """
+    if runtime not in RUNTIMES:
+        raise VaeganError(f"unknown runtime '{runtime}' (have: {', '.join(RUNTIMES)})")
+    if runtime == "onnx":
+        from .onnx_runtime import load_onnx
+
+        loaded, onnx_vocoder = load_onnx(model)
+        if onnx_vocoder is not None and vocoder in (None, "auto"):
+            return VoiceConverter(loaded, onnx_vocoder)
+        return VoiceConverter(loaded, load_vocoder(vocoder, loaded.features, vocoder_checkpoint, "cpu"))
+    loaded = load_model(model, device)
     return VoiceConverter(loaded, load_vocoder(vocoder, loaded.features, vocoder_checkpoint, device))

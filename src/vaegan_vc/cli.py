@@ -100,6 +100,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     src = model_folder(args.run_dir)
     refuse_overlap(args.out_dir, {"run or model folder": src})
     refuse_to_overwrite(args.out_dir, args.force)
+    if args.onnx:
+        return _export_onnx(args, src)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     if args.fp16:
         from .checkpoint import save_model
@@ -110,6 +112,24 @@ def cmd_export(args: argparse.Namespace) -> int:
         for name in (MODEL_FILE, CONFIG_FILE):  # config.json last: it marks a complete model folder
             copy_file_atomic(src / name, args.out_dir / name)
     print(f"exported {src} to {args.out_dir}{' (fp16 weights)' if args.fp16 else ''}")
+    return 0
+
+
+def _export_onnx(args: argparse.Namespace, src: Path) -> int:
+    from .convert import load_model
+    from .onnx_export import export_onnx
+    from .vocoders import load_vocoder, resolve_vocoder_name
+
+    loaded = load_model(src)
+    vocoder = None
+    if args.vocoder != "none":
+        name = resolve_vocoder_name(args.vocoder, loaded.features)
+        if name == "hifigan":
+            vocoder = load_vocoder("hifigan", loaded.features)
+        elif args.vocoder != "auto":
+            raise VaeganError(f"--vocoder {args.vocoder}: only HiFi-GAN is exported to ONNX (or give none)")
+    export_onnx(loaded, args.out_dir, args.speakers, vocoder)
+    print(f"exported {src} to {args.out_dir} as ONNX ({'with' if vocoder else 'without'} the HiFi-GAN vocoder)")
     return 0
 
 
@@ -163,11 +183,17 @@ def cmd_convert(args: argparse.Namespace) -> int:
     from .vocoders import load_vocoder
 
     pitch = PitchOptions(args.pitch_mode, args.pitch_shift)
-    device = str(resolve_device(args.device))
-    loaded = load_model(args.model, device)
+    if args.runtime == "onnx":
+        from .api import load
+
+        vc = load(args.model, args.vocoder, args.vocoder_checkpoint, runtime="onnx")
+        loaded, vocoder = vc.loaded, vc.vocoder
+    else:
+        device = str(resolve_device(args.device))
+        loaded = load_model(args.model, device)
+        vocoder = load_vocoder(args.vocoder, loaded.features, args.vocoder_checkpoint, device)
     loaded.model.check_speaker(args.target)
     check_pitch_use(loaded, pitch)
-    vocoder = load_vocoder(args.vocoder, loaded.features, args.vocoder_checkpoint, device)
     failures = convert_path(loaded, args.input, args.target, args.out_dir, vocoder, force=args.force, pitch=pitch)
     if failures:
         print(f"{len(failures)} file(s) failed:", file=sys.stderr)
@@ -247,6 +273,8 @@ def _add_convert(sub) -> None:
                    help="transpose the output by this many semitones, within ±24 (pitch-aware models)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto",
                    help="default: auto (CUDA, else Apple MPS, else the CPU)")
+    p.add_argument("--runtime", choices=["torch", "onnx"], default="torch",
+                   help="onnx: MODEL is a folder from `export --onnx`, run with onnxruntime on the CPU (default: torch)")
     p.add_argument("--force", action="store_true", help="write into an existing OUT_DIR")
     p.set_defaults(func=cmd_convert)
 
@@ -254,6 +282,9 @@ def _add_convert(sub) -> None:
     e.add_argument("run_dir", type=Path)
     e.add_argument("out_dir", type=Path)
     e.add_argument("--fp16", action="store_true", help="store the weights in half precision (half the size; loaded in fp32)")
+    e.add_argument("--onnx", action="store_true", help="write ONNX files (encoder, generators, HiFi-GAN) for onnxruntime instead")
+    e.add_argument("--speakers", type=_speaker_list, help="with --onnx: the target voices to export (default: all)")
+    e.add_argument("--vocoder", default="auto", help="with --onnx: auto (HiFi-GAN for hifigan features, default), hifigan, or none")
     e.add_argument("--force", action="store_true")
     e.set_defaults(func=cmd_export)
 

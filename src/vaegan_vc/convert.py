@@ -38,7 +38,10 @@ class LoadedModel:
 
     @property
     def device(self) -> torch.device:
-        return next(self.model.parameters()).device
+        """Where the model runs (an ONNX model, which has no parameters here, runs on the CPU)."""
+        if isinstance(self.model, torch.nn.Module):
+            return next(self.model.parameters()).device
+        return torch.device("cpu")
 
 
 def model_folder(path: Path | str) -> Path:
