@@ -74,6 +74,24 @@ class VoiceConverter:
         return normalize_loudness(out, self.sample_rate, level).astype(np.float32), self.sample_rate
 
 
+    def stream(self, blocks, sample_rate: int, target: str, pitch_shift: float = 0.0, pitch_mode: str = "auto",
+               config=None):
+        """Convert a stream of audio blocks (any length each, e.g. 100–250 ms) as they come.
+
+        `blocks`: an iterable of numpy arrays (mono [n] or [n, channels]) at `sample_rate`, or of
+        (array, rate) pairs; a rate change mid-stream is refused. Yields float32 blocks at the
+        model's sample rate (`self.sample_rate`), lagging the input by `config`'s latency
+        (see streaming.StreamConfig). The last yield flushes the end of the stream.
+        """
+        from .streaming import StreamConfig, Streamer, stream_blocks
+
+        if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
+            raise VaeganError(f"sample rate must be a positive integer, got {sample_rate!r}")
+        streamer = Streamer(self.loaded, self.vocoder, target, config or StreamConfig(), PitchOptions(pitch_mode, pitch_shift))
+        self.last_streamer = streamer  # its step_seconds tell how long each block took
+        return stream_blocks(streamer, blocks, int(sample_rate))
+
+
 RUNTIMES = ("torch", "onnx")
 
 

@@ -194,6 +194,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
         vocoder = load_vocoder(args.vocoder, loaded.features, args.vocoder_checkpoint, device)
     loaded.model.check_speaker(args.target)
     check_pitch_use(loaded, pitch)
+    if args.stream:
+        return _convert_stream(args, loaded, vocoder)
     failures = convert_path(loaded, args.input, args.target, args.out_dir, vocoder, force=args.force, pitch=pitch)
     if failures:
         print(f"{len(failures)} file(s) failed:", file=sys.stderr)
@@ -201,6 +203,43 @@ def cmd_convert(args: argparse.Namespace) -> int:
             print(f"  {why}", file=sys.stderr)
         return 1
     print(f"converted to {args.target}: {args.out_dir}/gen (sources through the vocoder in ref/, plots in plots/)")
+    return 0
+
+
+def _stream_config(args: argparse.Namespace, hop_ms: float):
+    from .streaming import StreamConfig
+
+    return StreamConfig(block_frames=max(1, round(args.block_ms / hop_ms)))
+
+
+def _convert_stream(args: argparse.Namespace, loaded, vocoder) -> int:
+    from .api import VoiceConverter
+    from .checkpoint import refuse_to_overwrite
+    from .streaming import stream_file
+
+    if not args.input.is_file():
+        raise VaeganError(f"{args.input}: --stream converts one audio file")
+    refuse_to_overwrite(args.out_dir, args.force)
+    vc = VoiceConverter(loaded, vocoder)
+    out = args.out_dir / "gen" / args.input.with_suffix(".wav").name
+    hop_ms = 1000 * loaded.features.hop_length / loaded.features.sample_rate
+    result = stream_file(vc, args.input, args.target, out, args.pitch_shift, _stream_config(args, hop_ms), pace=not args.no_pace)
+    print(f"streamed {args.input} → {out}")
+    print(result.summary())
+    return 0
+
+
+def cmd_live(args: argparse.Namespace) -> int:
+    from .api import load
+    from .bundled import default_model_name
+    from .live import live
+
+    vc = load(args.model or default_model_name(), vocoder=args.vocoder, runtime=args.runtime)
+    vc.loaded.model.check_speaker(args.target)
+    hop_ms = 1000 * vc.loaded.features.hop_length / vc.sample_rate
+    print(f"converting the microphone into {args.target}; Ctrl-C stops")
+    result = live(vc, args.target, args.pitch_shift, _stream_config(args, hop_ms), args.input_device, args.output_device)
+    print(result.summary())
     return 0
 
 
@@ -275,8 +314,23 @@ def _add_convert(sub) -> None:
                    help="default: auto (CUDA, else Apple MPS, else the CPU)")
     p.add_argument("--runtime", choices=["torch", "onnx"], default="torch",
                    help="onnx: MODEL is a folder from `export --onnx`, run with onnxruntime on the CPU (default: torch)")
+    p.add_argument("--stream", action="store_true",
+                   help="run one file through the streaming path at real-time pace and report the latency")
+    p.add_argument("--no-pace", action="store_true", help="with --stream: feed the blocks as fast as they convert")
+    p.add_argument("--block-ms", type=positive_float, default=116.0, help="with --stream: audio per step (default: 116 ms)")
     p.add_argument("--force", action="store_true", help="write into an existing OUT_DIR")
     p.set_defaults(func=cmd_convert)
+
+    lv = sub.add_parser("live", help="convert the microphone into a voice on the speakers, in real time (PortAudio)")
+    lv.add_argument("model", nargs="?", help="bundled model name, model folder, or ONNX export with --runtime onnx (default: the bundled vcc2016)")
+    lv.add_argument("--target", required=True, help="target voice")
+    lv.add_argument("--pitch-shift", type=finite_float, default=0.0, metavar="SEMITONES", help="transpose the output (±24)")
+    lv.add_argument("--block-ms", type=positive_float, default=116.0, help="audio per step (default: 116 ms)")
+    lv.add_argument("--vocoder", default="auto", help="auto (default), griffin-lim or hifigan")
+    lv.add_argument("--runtime", choices=["torch", "onnx"], default="torch", help="default: torch")
+    lv.add_argument("--input-device", help="PortAudio input device (name or index; default: the system's)")
+    lv.add_argument("--output-device", help="PortAudio output device (default: the system's)")
+    lv.set_defaults(func=cmd_live)
 
     e = sub.add_parser("export", help="copy a run's newest model (model.safetensors + config.json)")
     e.add_argument("run_dir", type=Path)
