@@ -17,10 +17,13 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
 fi
 .venv/bin/python -m pip install -q -e ".[${EXTRAS}]"
 # Debian packages some extras need: Chromium for the browser tests (Playwright's own browser
-# download is not used), PortAudio for `vaegan-vc live`. Installed only when missing.
+# download is not used), PortAudio for `vaegan-vc live`, FluidSynth and a GM soundfont for
+# `data synth-instruments`. Installed only when missing.
 apt_packages=()
 if [[ ",$EXTRAS," == *",browser,"* ]] && ! command -v chromium >/dev/null; then apt_packages+=(chromium); fi
 if [[ ",$EXTRAS," == *",live,"* ]] && ! ldconfig -p 2>/dev/null | grep -q libportaudio; then apt_packages+=(libportaudio2); fi
+if [[ ",$EXTRAS," == *",music,"* ]] && ! ldconfig -p 2>/dev/null | grep -q libfluidsynth; then apt_packages+=(libfluidsynth3); fi
+if [[ ",$EXTRAS," == *",music,"* ]] && [ ! -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ]; then apt_packages+=(fluid-soundfont-gm); fi
 if [ ${#apt_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   echo "installing Debian packages: ${apt_packages[*]}"

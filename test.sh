@@ -3,6 +3,6 @@
 # Extra arguments go to pytest, e.g. ./test.sh -m "not slow" for the quick part only.
 set -euo pipefail
 cd "$(dirname "$0")"
-EXTRAS=${EXTRAS:-dev,hifigan,eval,web,browser,live,onnx} ./setup.sh
-# The browser tests must run here, never be skipped for a missing Chromium.
-VAEGAN_REQUIRE_BROWSER=1 .venv/bin/python -m pytest -q "$@"
+EXTRAS=${EXTRAS:-dev,hifigan,eval,web,browser,live,onnx,music} ./setup.sh
+# Tests that need Debian packages (Chromium, FluidSynth) must run here, never be skipped.
+VAEGAN_REQUIRE_SYSTEM_DEPS=1 .venv/bin/python -m pytest -q "$@"

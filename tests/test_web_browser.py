@@ -1,7 +1,7 @@
 """The web page in a real browser: headless Debian Chromium driven by Playwright.
 
 setup.sh installs chromium when the `browser` extra is asked for (test.sh does); elsewhere these
-tests are skipped with the reason, unless VAEGAN_REQUIRE_BROWSER=1 (set by test.sh) makes a
+tests are skipped with the reason, unless VAEGAN_REQUIRE_SYSTEM_DEPS=1 (set by test.sh) makes a
 missing browser a failure, so CI can never skip them silently.
 """
 
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 
 def browser_tools():
     """(Chromium's path, playwright.sync_api); a skip when either is missing, or a failure when
-    VAEGAN_REQUIRE_BROWSER=1."""
+    VAEGAN_REQUIRE_SYSTEM_DEPS=1."""
     path = os.environ.get("VAEGAN_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
     try:
         from playwright import sync_api
@@ -32,7 +32,7 @@ def browser_tools():
     missing = [what for what, ok in (("Debian chromium", path), ("playwright", sync_api)) if not ok]
     if missing:
         why = f"{' and '.join(missing)} not installed (EXTRAS=browser ./setup.sh installs both)"
-        pytest.fail(why) if os.environ.get("VAEGAN_REQUIRE_BROWSER") == "1" else pytest.skip(why)
+        pytest.fail(why) if os.environ.get("VAEGAN_REQUIRE_SYSTEM_DEPS") == "1" else pytest.skip(why)
     return path, sync_api
 
 

@@ -40,6 +40,37 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _midi_range(text: str) -> tuple[int, ...]:
+    try:
+        parts = [int(x) for x in text.split(":")]
+        lo, hi, step = (parts + [1])[:3] if len(parts) in (2, 3) else (None, None, None)
+    except ValueError:
+        lo = None
+    if lo is None or not 0 <= lo <= hi <= 127 or step < 1:
+        raise argparse.ArgumentTypeError(f"expected LO:HI[:STEP] MIDI notes within 0..127, got '{text}'")
+    return tuple(range(lo, hi + 1, step))
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got '{text}'") from None
+
+
+def cmd_synth_instruments(args: argparse.Namespace) -> int:
+    from .data.instruments import DEFAULT_INSTRUMENTS, SynthPlan, synth_instruments
+
+    defaults = SynthPlan()
+    plan = SynthPlan(instruments=tuple(args.instruments or DEFAULT_INSTRUMENTS), pitches=args.pitches or defaults.pitches,
+                     velocities=args.velocities or defaults.velocities, note_seconds=args.note_seconds,
+                     melodies=args.melodies, sample_rate=args.sample_rate, seed=args.seed)
+    record = synth_instruments(args.dest, plan, args.soundfont, force=args.force)
+    print(f"{len(record['notes'])} notes × {len(plan.instruments)} instruments rendered into {args.dest}"
+          + (f"; {len(record['skipped'])} skipped (see corpus.json)" if record["skipped"] else ""))
+    return 0
+
+
 def cmd_prepare(args: argparse.Namespace) -> int:
     from .config import feature_preset
     from .data.prepare import prepare, summary_table
@@ -257,14 +288,30 @@ def _add_data(sub) -> None:
     p.add_argument("--force", action="store_true", help="replace a complete corpus already in DEST")
     p.set_defaults(func=cmd_fetch)
 
+    r = data.add_parser("synth-instruments", help="render a parallel instrument corpus with FluidSynth (no download)")
+    r.add_argument("dest", type=Path)
+    r.add_argument("--instruments", type=_speaker_list, default=None,
+                   help="General MIDI program names (default: trumpet,violin,flute,cello)")
+    r.add_argument("--pitches", type=_midi_range, default=None, metavar="LO:HI[:STEP]",
+                   help="MIDI notes of the single notes (default: 55:80:2, G3 to G5 in whole tones)")
+    r.add_argument("--velocities", type=_int_list, default=None, help="comma-separated MIDI velocities (default: 75,100,125)")
+    r.add_argument("--note-seconds", type=positive_float, default=1.5, help="held length of a single note (default: 1.5)")
+    r.add_argument("--melodies", type=non_negative_int, default=8, help="seeded 8-note melodies per instrument (default: 8)")
+    r.add_argument("--sample-rate", type=positive_int, default=44100, help="default: 44100")
+    r.add_argument("--soundfont", type=Path, help="a General MIDI .sf2 (default: Debian's fluid-soundfont-gm)")
+    r.add_argument("--seed", type=int, default=0, help="melody seed (default: 0)")
+    r.add_argument("--force", action="store_true", help="replace a corpus already in DEST")
+    r.set_defaults(func=cmd_synth_instruments)
+
 
 def _add_prepare(sub) -> None:
     p = sub.add_parser("prepare", help="audio folders → dataset folder (features + seeded split)")
     p.add_argument("src_dir", type=Path, help="one sub-folder per speaker with wav/flac/ogg/mp3 files")
     p.add_argument("out_dir", type=Path)
     p.add_argument("--speakers", type=_speaker_list, help="comma-separated subset of the speaker folders")
-    p.add_argument("--features", choices=["seed", "hifigan"], default="hifigan",
-                   help="feature preset: hifigan (default; 22.05 kHz, for the HiFi-GAN vocoder) or seed (the paper's, Griffin-Lim)")
+    p.add_argument("--features", choices=["seed", "hifigan", "music"], default="hifigan",
+                   help="feature preset: hifigan (default; 22.05 kHz, for the HiFi-GAN vocoder), seed (the paper's, Griffin-Lim) "
+                        "or music (instruments: 44.1 kHz, 128 mels to 16 kHz, Griffin-Lim)")
     p.add_argument("--seed", type=int, default=0, help="split seed (default: 0)")
     p.add_argument("--workers", type=positive_int, default=None, help="parallel processes (default: one per usable core)")
     p.add_argument("--val-fraction", type=fraction, default=0.1, help="share of utterance ids for validation (default: 0.1)")

@@ -129,6 +129,13 @@ FEATURE_PRESETS: dict[str, FeatureConfig] = {
         name="hifigan", sample_rate=22050, n_fft=1024, hop_length=256, win_length=1024, n_mels=80,
         fmin=0.0, fmax=8000.0, log="ln", norm_min=math.log(1e-5), norm_max=2.5,
     ),
+    # Instruments: 44.1 kHz and mels up to 16 kHz keep the upper harmonics that tell a trumpet from
+    # a violin (the hifigan preset stops at 8 kHz); 2048-point frames resolve a cello's low partials.
+    # Griffin-Lim vocodes it (HiFi-GAN V1 universal only knows the hifigan preset).
+    "music": FeatureConfig(
+        name="music", sample_rate=44100, n_fft=2048, hop_length=512, win_length=2048, n_mels=128,
+        fmin=30.0, fmax=16000.0, log="ln", norm_min=math.log(1e-5), norm_max=2.0,
+    ),
 }
 
 

