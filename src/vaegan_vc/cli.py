@@ -280,11 +280,13 @@ def cmd_live(args: argparse.Namespace) -> int:
 def _add_data(sub) -> None:
     data = sub.add_parser("data", help="get public corpora").add_subparsers(dest="data_command", required=True)
     p = data.add_parser("fetch", help="download (or copy) a corpus into DEST/<speaker>/")
-    p.add_argument("corpus", choices=["vcc2016", "flickr8k", "librispeech", "tedlium"])
+    p.add_argument("corpus", choices=["vcc2016", "flickr8k", "librispeech", "tedlium", "nsynth", "urmp"])
     p.add_argument("dest", type=Path)
-    p.add_argument("--speakers", type=_speaker_list, help="comma-separated speaker ids (corpus default otherwise)")
+    p.add_argument("--speakers", "--instruments", dest="speakers", type=_speaker_list,
+                   help="comma-separated speaker ids, or instruments for nsynth (families: brass,string,…) "
+                        "and urmp (trumpet,violin,…); corpus default otherwise")
     p.add_argument("--source", help="local folder/archive or URL to use instead of the official download")
-    p.add_argument("--subset", help="corpus subset (e.g. LibriSpeech split: dev-clean, train-clean-100)")
+    p.add_argument("--subset", help="corpus subset (LibriSpeech: dev-clean, train-clean-100, …; NSynth: test, valid, train)")
     p.add_argument("--force", action="store_true", help="replace a complete corpus already in DEST")
     p.set_defaults(func=cmd_fetch)
 

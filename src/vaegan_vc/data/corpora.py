@@ -32,7 +32,7 @@ from ..progress import progress_bar
 
 log = logging.getLogger(__name__)
 
-CORPORA = ("vcc2016", "flickr8k", "librispeech", "tedlium")
+CORPORA = ("vcc2016", "flickr8k", "librispeech", "tedlium", "nsynth", "urmp")
 FORMAT_VERSION = 1
 RECORD = "corpus.json"  # written last and atomically: its presence marks a complete corpus
 MARKER = ".fetch.json"  # an unfinished fetch: the speaker folders it has made so far
@@ -119,6 +119,34 @@ CORPUS_INFO: dict[str, Corpus] = {
         # "data" holds every talk once; "legacy/dev", "speaker-adaptation/test", … are the releases'
         # own splits (the same talks may appear in several).
         default_subset="data",
+    ),
+    # Instruments (see music_corpora.py): a "speaker" is an instrument (group).
+    "nsynth": Corpus(
+        name="nsynth",
+        title="NSynth: 4-second musical notes of 1,006 instruments",
+        url="http://download.magenta.tensorflow.org/datasets/nsynth/nsynth-{subset}.jsonwav.tar.gz",
+        size="about 0.3 GB (test), 1.1 GB (valid), 22 GB (train)",
+        homepage="https://magenta.tensorflow.org/datasets/nsynth",
+        licence="Creative Commons Attribution 4.0 International (CC BY 4.0)",
+        citation=(
+            "J. Engel, C. Resnick, A. Roberts, S. Dieleman, D. Eck, K. Simonyan, M. Norouzi, \"Neural Audio "
+            "Synthesis of Musical Notes with WaveNet Autoencoders\", ICML 2017."
+        ),
+        default_subset="test",
+        subsets=("test", "valid", "train"),
+    ),
+    "urmp": Corpus(
+        name="urmp",
+        title="URMP: University of Rochester Multi-Modal Music Performance dataset (separated stems)",
+        # Distributed after a request form: download URMP.zip from the homepage and pass --source.
+        url="https://labsites.rochester.edu/air/projects/URMP.html",
+        size="about 12.5 GB",
+        homepage="https://labsites.rochester.edu/air/projects/URMP.html",
+        licence="Creative Commons Attribution-NonCommercial-ShareAlike 4.0 (CC BY-NC-SA 4.0)",
+        citation=(
+            "B. Li, X. Liu, K. Dinesh, Z. Duan, G. Sharma, \"Creating a Multitrack Classical Music Performance "
+            "Dataset for Multimodal Music Analysis: Challenges, Insights, and Applications\", IEEE TMM 21(2), 2019."
+        ),
     ),
 }
 
@@ -412,6 +440,9 @@ def _natural_key(name: str) -> list[Any]:
 def _resolve_source(spec: Corpus, subset: str | None, source: str | Path | None, dest: Path,
                     progress: bool) -> tuple[Path, dict[str, Any]]:
     """The folder or archive to read, and how it was obtained (for corpus.json)."""
+    if source is None and spec.name == "urmp":
+        raise VaeganError(f"URMP is given out after a request form: download URMP.zip from {spec.homepage}, "
+                          "then run again with --source URMP.zip")
     if source is None:
         url = spec.url.format(subset=subset)
         log.info("downloading %s (%s) from %s", spec.title, spec.size, url)
@@ -906,7 +937,11 @@ def _cut_talk(talk: str, sph: Path, segments: list[_Segment], writer: _Writer) -
     return {"id": talk, "gender": gender, "segments_of_other_speakers": len(segments) - len(own)}
 
 
+from .music_corpora import extract_nsynth, extract_urmp  # noqa: E402  (they use the helpers above)
+
 _EXTRACTORS: dict[str, Callable[..., dict[str, dict[str, Any]]]] = {
+    "nsynth": extract_nsynth,
+    "urmp": extract_urmp,
     "vcc2016": _extract_vcc2016,
     "flickr8k": _extract_flickr8k,
     "librispeech": _extract_librispeech,
