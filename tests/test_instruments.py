@@ -87,3 +87,40 @@ def test_render_prepare_train_convert_smoke(synth_ready, tmp_path):
     assert main(["convert", str(run), str(src), "--target", "violin", str(out)]) == 0
     wav, sr = sf.read(str(out / "gen" / "note_066_v100.wav"))
     assert sr == 44100 and abs(len(wav) - sf.info(str(src)).frames) < 2 * 512
+    assert main(["evaluate", str(run), str(ds), str(tmp_path / "eval"), "--music", "--no-progress"]) == 0
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    row = metrics["pairs"]["trumpet_to_violin"]
+    assert row["no_conversion"]["pitch_median_cents"] < 1.0 and 0 <= row["conversion"]["ssim_recon"]["mean"] <= 1
+    assert (tmp_path / "eval" / "converted" / "trumpet_to_violin").is_dir() and "| trumpet_to_violin |" in (tmp_path / "eval" / "report.md").read_text()
+
+
+def test_music_measures_on_known_cases():
+    from vaegan_vc.evaluation.music import cents_error, embedding, frechet_distance
+
+    f0 = np.array([0, 220, 221, 222, 220, 219, 0, 218], dtype=np.float32)
+    assert cents_error(f0, f0) == 0.0
+    assert cents_error(f0 * 2, f0) == pytest.approx(1200.0)
+    assert cents_error(np.zeros(8, np.float32), f0) is None  # nothing voiced in both
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(50, 3))
+    assert frechet_distance(x, x) == pytest.approx(0.0, abs=1e-6)
+    assert frechet_distance(x, x + 2.0) == pytest.approx(12.0, abs=1e-6)  # |Δμ|² with equal covariances
+    mel = rng.uniform(size=(128, 40))
+    assert embedding(mel).shape == (40,) and np.allclose(embedding(mel), embedding(mel.copy()))
+
+
+def test_two_instruments_playing_one_note_have_its_pitch_and_different_timbres(synth_ready, tmp_path):
+    from vaegan_vc.audio import mel_features
+    from vaegan_vc.config import feature_preset
+    from vaegan_vc.evaluation.music import cents_error, embedding
+    from vaegan_vc.pitch import extract_f0
+
+    synth_instruments(tmp_path / "n", TINY, progress=False)
+    music = feature_preset("music")
+    notes = {i: sf.read(str(tmp_path / "n" / i / "note_067_v100.wav"), dtype="float32")[0] for i in TINY.instruments}
+    f0 = {i: extract_f0(w, music) for i, w in notes.items()}
+    assert cents_error(f0["trumpet"], f0["violin"]) < 30  # both play G4 (392 Hz)
+    assert abs(np.median(f0["violin"][f0["violin"] > 0]) - 392.0) < 10
+    e = {i: embedding(mel_features(w, music).numpy()) for i, w in notes.items()}
+    same = np.linalg.norm(e["violin"] - embedding(mel_features(notes["violin"], music).numpy()))
+    assert same == 0.0 and np.linalg.norm(e["violin"] - e["trumpet"]) > 0.5

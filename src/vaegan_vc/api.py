@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from .audio import normalize_loudness, resample
-from .convert import LoadedModel, PitchOptions, check_pitch_use, convert_wav, load_model, model_input
+from .convert import LoadedModel, PitchOptions, check_pitch_use, convert_wav, default_pitch_mode, load_model, model_input
 from .errors import VaeganError
 from .vocoders import Vocoder, load_vocoder
 
@@ -59,7 +59,7 @@ class VoiceConverter:
         return resample(mono, int(sample_rate), self.sample_rate)
 
     def convert(self, wav, sample_rate: int, target: str, pitch_shift: float = 0.0,
-                pitch_mode: str = "auto") -> tuple[np.ndarray, int]:
+                pitch_mode: str | None = None) -> tuple[np.ndarray, int]:
         """Convert one utterance into `target`'s voice. Returns (float32 waveform [M], its sample rate).
 
         `wav`: numpy array or torch tensor, mono [N] or stereo [2, N] / [N, 2], at any rate. The
@@ -67,14 +67,14 @@ class VoiceConverter:
         the input's loudness and at the model's sample rate. Silence is refused.
         """
         self.loaded.model.check_speaker(target)
-        pitch = PitchOptions(pitch_mode, pitch_shift)
+        pitch = PitchOptions(default_pitch_mode(self.loaded.features, pitch_mode), pitch_shift)
         check_pitch_use(self.loaded, pitch)
         mono, level = model_input(self.loaded, self.resampled(as_mono(wav, sample_rate), sample_rate), "audio")
         out = convert_wav(self.loaded, mono, target, self.vocoder, pitch)
         return normalize_loudness(out, self.sample_rate, level).astype(np.float32), self.sample_rate
 
 
-    def stream(self, blocks, sample_rate: int, target: str, pitch_shift: float = 0.0, pitch_mode: str = "auto",
+    def stream(self, blocks, sample_rate: int, target: str, pitch_shift: float = 0.0, pitch_mode: str | None = None,
                config=None):
         """Convert a stream of audio blocks (any length each, e.g. 100–250 ms) as they come.
 
@@ -87,7 +87,8 @@ class VoiceConverter:
 
         if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
             raise VaeganError(f"sample rate must be a positive integer, got {sample_rate!r}")
-        streamer = Streamer(self.loaded, self.vocoder, target, config or StreamConfig(), PitchOptions(pitch_mode, pitch_shift))
+        streamer = Streamer(self.loaded, self.vocoder, target, config or StreamConfig(),
+                            PitchOptions(default_pitch_mode(self.loaded.features, pitch_mode), pitch_shift))
         self.last_streamer = streamer  # its step_seconds tell how long each block took
         return stream_blocks(streamer, blocks, int(sample_rate))
 

@@ -209,11 +209,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from .convert import PitchOptions, check_pitch_use, convert_path, load_model
+    from .convert import PitchOptions, check_pitch_use, convert_path, default_pitch_mode, load_model
     from .train import resolve_device
     from .vocoders import load_vocoder
 
-    pitch = PitchOptions(args.pitch_mode, args.pitch_shift)
     if args.runtime == "onnx":
         from .api import load
 
@@ -223,6 +222,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
         device = str(resolve_device(args.device))
         loaded = load_model(args.model, device)
         vocoder = load_vocoder(args.vocoder, loaded.features, args.vocoder_checkpoint, device)
+    pitch = PitchOptions(default_pitch_mode(loaded.features, args.pitch_mode), args.pitch_shift)
     loaded.model.check_speaker(args.target)
     check_pitch_use(loaded, pitch)
     if args.stream:
@@ -254,7 +254,8 @@ def _convert_stream(args: argparse.Namespace, loaded, vocoder) -> int:
     vc = VoiceConverter(loaded, vocoder)
     out = args.out_dir / "gen" / args.input.with_suffix(".wav").name
     hop_ms = 1000 * loaded.features.hop_length / loaded.features.sample_rate
-    result = stream_file(vc, args.input, args.target, out, args.pitch_shift, _stream_config(args, hop_ms), pace=not args.no_pace)
+    result = stream_file(vc, args.input, args.target, out, args.pitch_shift, _stream_config(args, hop_ms),
+                         pace=not args.no_pace, pitch_mode=args.pitch_mode)
     print(f"streamed {args.input} → {out}")
     print(result.summary())
     return 0
@@ -355,8 +356,9 @@ def _add_convert(sub) -> None:
     p.add_argument("--vocoder", default="auto",
                    help="auto (default: hifigan for a hifigan-preset model when its extra is installed, else griffin-lim), griffin-lim or hifigan")
     p.add_argument("--vocoder-checkpoint", type=Path, help="vocoder weights (HiFi-GAN)")
-    p.add_argument("--pitch-mode", choices=["auto", "keep"], default="auto",
-                   help="pitch-aware models: auto moves the source's F0 into the target's range (default), keep leaves it")
+    p.add_argument("--pitch-mode", choices=["auto", "keep"], default=None,
+                   help="pitch-aware models: auto moves the source's F0 into the target's range (default for voices), "
+                        "keep leaves it (default for music-preset models: instruments keep their notes)")
     p.add_argument("--pitch-shift", type=finite_float, default=0.0, metavar="SEMITONES",
                    help="transpose the output by this many semitones, within ±24 (pitch-aware models)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto",

@@ -85,6 +85,14 @@ class PitchOptions:
 PITCH_MODES = ("auto", "keep")
 
 
+def default_pitch_mode(features: FeatureConfig, mode: str | None) -> str:
+    """`mode`, or when None the default for the model's features: "keep" for instruments (the
+    music preset: an instrument plays the notes it is given), "auto" for voices."""
+    if mode is not None:
+        return mode
+    return "keep" if features.name == "music" else "auto"
+
+
 def target_f0(loaded: LoadedModel, f0: Tensor, target: str, pitch: PitchOptions) -> Tensor:
     """The F0 the conversion should have: source F0 [T] (Hz, 0 = unvoiced) → [T]."""
     check_f0(f0, "source")

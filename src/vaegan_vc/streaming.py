@@ -333,7 +333,7 @@ def paced_blocks(wav: np.ndarray, sample_rate: int, block_seconds: float, pace: 
 
 
 def stream_file(vc, src, target: str, out_path, pitch_shift: float = 0.0, config: StreamConfig | None = None,
-                pace: bool = True, feed_seconds: float = 0.1) -> StreamReport:
+                pace: bool = True, feed_seconds: float = 0.1, pitch_mode: str | None = None) -> StreamReport:
     """Run a file through the streaming path, fed in `feed_seconds` pieces at real-time pace
     (unless `pace` is False); write the output to `out_path` and return the measurements."""
     from .audio import save_audio
@@ -345,6 +345,7 @@ def stream_file(vc, src, target: str, out_path, pitch_shift: float = 0.0, config
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise VaeganError(f"{src}: cannot read audio ({exc})") from None
     mono = as_mono(wav, sr)
-    out = list(vc.stream(paced_blocks(mono, sr, feed_seconds, pace), sr, target, pitch_shift=pitch_shift, config=config))
+    out = list(vc.stream(paced_blocks(mono, sr, feed_seconds, pace), sr, target, pitch_shift=pitch_shift,
+                         pitch_mode=pitch_mode, config=config))
     save_audio(out_path, np.concatenate(out) if out else np.zeros(0, np.float32), vc.sample_rate)
     return report(vc.last_streamer)

@@ -54,6 +54,8 @@ def add_evaluate_command(subparsers) -> argparse.ArgumentParser:
         help="analysis processes on the CPU, ~1 GB each (default: one per usable core, at most 8; 1 = none)")
     add("--no-progress", action="store_true", help="no progress bar")
     add("--force", action="store_true", help="replace an existing evaluation in OUT_DIR")
+    add("--music", action="store_true",
+        help="model mode, instruments: mel SSIM, pitch kept (cents), timbre classifier, Fréchet distance")
     p.set_defaults(func=lambda args: run_evaluate(args, p))
     return p
 
@@ -76,6 +78,19 @@ def _device(name: str) -> str:
     return str(resolve_device(name, allow_mps=False))
 
 
+def _run_music(args: argparse.Namespace, parser: argparse.ArgumentParser, dirs_mode: bool) -> int:
+    from .music import evaluate_music
+    from .sources import parse_pairs
+
+    if dirs_mode or len(args.paths) != 3:
+        parser.error("--music scores a model: expected MODEL DATASET_DIR OUT_DIR")
+    model, dataset, out_dir = args.paths
+    evaluate_music(model, dataset, out_dir, parse_pairs(args.pairs), args.split, args.vocoder, args.max_utts,
+                   force=args.force, progress=not args.no_progress)
+    print(f"reports in {out_dir}/report.md and {out_dir}/metrics.json")
+    return 0
+
+
 def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Check the argument form, evaluate, print where the reports are. Returns the exit code."""
     from .api import evaluate_dirs, evaluate_model
@@ -87,6 +102,8 @@ def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
         parser.error("with --converted/--reference give only OUT_DIR")
     if not dirs_mode and len(args.paths) != 3:
         parser.error("expected MODEL DATASET_DIR OUT_DIR (or --converted DIR --reference DIR OUT_DIR)")
+    if args.music:
+        return _run_music(args, parser, dirs_mode)
     options = options_from_args(args)
     if dirs_mode:
         results = evaluate_dirs(args.converted, args.reference, args.paths[0], options)
