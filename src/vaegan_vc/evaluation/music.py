@@ -181,6 +181,7 @@ def evaluate_music(model_path: Path, dataset_dir: Path, out_dir: Path, pairs=Non
                 vocoded = vocode_long(vocoder, ds.mel(t)).numpy()
                 ceiling.append(_note_row(vocoded, mel_features(vocoded, features).numpy(), ds.f0(t).numpy(), features))
         key = f"{src}_to_{tgt}"
+        _figure(out_dir / f"{key}.png", ds, notes[0], tgt, by_id, features, out_dir / "converted" / key / f"{notes[0].utt_id}.wav")
         results["pairs"][key] = {"conversion": _summarise(converted, tgt, judge, real[tgt]),
                                  "no_conversion": _summarise(floor, tgt, judge, real[tgt])}
         if ceiling:
@@ -188,6 +189,20 @@ def evaluate_music(model_path: Path, dataset_dir: Path, out_dir: Path, pairs=Non
     write_text(out_dir / "metrics.json", json.dumps(results, indent=2))
     write_text(out_dir / "report.md", music_report(results))
     return results
+
+
+def _figure(path: Path, ds, u, target: str, by_id: dict, features, converted_wav: Path) -> None:
+    """Spectrograms of one note: the source, its conversion, and the real target playing it."""
+    import soundfile as sf
+
+    from ..plots import mel_panels_figure, save_figure
+
+    wav, _ = sf.read(str(converted_wav), dtype="float32")
+    panels = [(f"source: {u.speaker} {u.utt_id}", ds.mel(u).numpy()),
+              (f"conversion → {target}", mel_features(wav, features).numpy())]
+    if u.utt_id in by_id:
+        panels.append((f"real {target} playing {u.utt_id}", ds.mel(by_id[u.utt_id]).numpy()))
+    save_figure(mel_panels_figure(panels), path)
 
 
 def _fmt(entry, digits: int = 2) -> str:
