@@ -79,15 +79,20 @@ def test_listening_page_has_every_source_in_every_voice(tiny_run, tmp_path):
             assert info.samplerate == 16000 and abs(info.duration - original) < 0.05  # a real file of the right length
 
 
-def test_the_shipped_model_loads_and_matches_its_card():
-    models = bundled.registry()
-    assert "vcc2016-4" in models
-    shipped = models["vcc2016-4"]
-    loaded = load_model("vcc2016-4")  # checks every file's sha256 first
+SHIPPED_SPEAKERS = {"vcc2016-4": ["SF1", "TM1", "SM1", "TF1"],
+                    "vcc2016": ["SF1", "SF2", "SF3", "SM1", "SM2", "TF1", "TF2", "TM1", "TM2", "TM3"]}
+
+
+@pytest.mark.parametrize("name", sorted(bundled.registry()))
+def test_a_shipped_model_loads_and_matches_its_card(name):
+    shipped = bundled.registry()[name]
+    loaded = load_model(name)  # checks every file's sha256 first
     card = (shipped.folder / "MODEL_CARD.md").read_text()
-    assert loaded.speakers == list(shipped.speakers) == ["SF1", "TM1", "SM1", "TF1"]
+    assert loaded.speakers == list(shipped.speakers) == SHIPPED_SPEAKERS[name]
     assert loaded.features.name == shipped.features == "hifigan" and loaded.model.cfg.pitch
+    assert loaded.model.cfg.name == "fast" and "`fast` family" in card
     assert "CC BY 4.0" in card and all(s in card for s in loaded.speakers) and "`hifigan` preset" in card
+    assert "Intended use" in card and "Limitations" in card and "no conversion" in card and "vocoder only" in card
     assert shipped.size_bytes <= 25 * 2**20
     assert all(v.dtype == torch.float16 for v in ckpt.load_tensors(shipped.folder / ckpt.MODEL_FILE, "m").values()
                if v.is_floating_point())

@@ -168,8 +168,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .api import load
     from .listening import build_page
 
-    vc = load(args.model, vocoder=args.vocoder, device=args.device)
-    path = build_page(vc, args.out_dir, args.sources, force=args.force, model_name=str(args.model))
+    from .bundled import default_model_name
+
+    model = args.model or default_model_name()
+    vc = load(model, vocoder=args.vocoder, device=args.device)
+    path = build_page(vc, args.out_dir, args.sources, force=args.force, model_name=str(model))
     print(f"open {path} in a browser ({len(vc.speakers)} voices; wavs beside it)")
     return 0
 
@@ -198,7 +201,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .web.server import serve
 
     model = args.model or default_model_name()
-    vc = load(model, vocoder=args.vocoder, device=args.device)
+    vc = load(model, vocoder=args.vocoder, device=args.device, runtime=args.runtime)
     limits = Limits(max_bytes=int(args.max_upload_mb * 2**20), max_seconds=args.max_seconds)
     print(f"serving {model} ({len(vc.speakers)} voices, vocoder {vc.vocoder.name}) on http://{args.host}:{args.port}/")
     serve(vc, str(model), args.host, args.port, limits, args.workers, args.queue)
@@ -397,7 +400,7 @@ def _add_convert(sub) -> None:
     m.set_defaults(func=cmd_models)
 
     d = sub.add_parser("demo", help="convert example sentences into every voice of a model; write a listening page")
-    d.add_argument("model", help="a bundled model's name (see `vaegan-vc models`), a model folder or a run folder")
+    d.add_argument("model", nargs="?", help="a bundled model's name (see `vaegan-vc models`; default: vcc2016), a model folder or a run folder")
     d.add_argument("out_dir", type=Path, help="index.html and the converted wavs go here")
     d.add_argument("--sources", type=Path, nargs="+", help="audio files to convert (default: the bundled VCC2016 examples)")
     d.add_argument("--vocoder", default="auto", help="auto (default), griffin-lim or hifigan")
@@ -413,6 +416,7 @@ def _add_serve(sub) -> None:
     p.add_argument("--port", type=positive_int, default=8000, help="default: 8000")
     p.add_argument("--vocoder", default="auto", help="auto (default), griffin-lim or hifigan")
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="cpu", help="default: cpu")
+    p.add_argument("--runtime", choices=["torch", "onnx"], default="torch", help="onnx: MODEL is an `export --onnx` folder")
     p.add_argument("--workers", type=positive_int, default=1, help="conversions run at once (default: 1)")
     p.add_argument("--queue", type=non_negative_int, default=4, help="conversions that may wait for a worker; more get 'busy' (default: 4)")
     p.add_argument("--max-upload-mb", type=positive_float, default=20.0, help="largest upload (default: 20 MB)")
