@@ -120,7 +120,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         args.dataset_dir, args.run_dir, model, _train_config(args, model), speakers,
         FitOptions(device=args.device, log_every=args.log_every, tensorboard=not args.no_tensorboard),
     )
-    print(f"trained to step {state.step}; model in {args.run_dir / 'checkpoints'}")
+    if state.ctx.main:
+        print(f"trained to step {state.step}; model in {args.run_dir / 'checkpoints'}")
     return 0
 
 

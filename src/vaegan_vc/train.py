@@ -7,11 +7,13 @@ import shutil
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import torch
 from torch import Tensor
 
 from . import checkpoint as ckpt
+from . import distributed
 from .config import FeatureConfig, ModelConfig, TrainConfig, model_preset
 from .data.dataset import CropSampler, Dataset
 from .devices import resolve_device
@@ -52,6 +54,16 @@ class TrainState:
     step: int = 0
     features: FeatureConfig | None = None
     cfg: TrainConfig = field(default_factory=TrainConfig)
+    # Multi-process runs (torchrun): every rank draws the same speaker pair from `data_rng` but its
+    # own crops from `crop_rng`; the objectives are then DistributedDataParallel modules.
+    ctx: distributed.DistContext = distributed.SINGLE
+    crop_rng: torch.Generator | None = None  # None: crops come from data_rng (one process)
+    generator_objective: Callable | None = None
+    discriminator_objective: Callable | None = None
+
+    @property
+    def crops_rng(self) -> torch.Generator:
+        return self.crop_rng if self.crop_rng is not None else self.data_rng
 
 
 def build_state(model_cfg: ModelConfig, features: FeatureConfig, speakers: list[str], cfg: TrainConfig, device: torch.device,
@@ -66,6 +78,40 @@ def build_state(model_cfg: ModelConfig, features: FeatureConfig, speakers: list[
     data_rng = torch.Generator().manual_seed(cfg.seed + 1)
     noise_rng = torch.Generator(device=device).manual_seed(cfg.seed + 2)
     return TrainState(model, discs, opt_g, opt_d, data_rng, noise_rng, 0, features, cfg)
+
+
+class GeneratorObjective(torch.nn.Module):
+    """The generator-side losses as one module, so DistributedDataParallel can wrap them. The
+    discriminators are held aside (not a submodule): the generator update does not train them."""
+
+    def __init__(self, model: VAEGAN, discs: Discriminators):
+        super().__init__()
+        self.model = model
+        object.__setattr__(self, "discs", discs)
+
+    def forward(self, x_a, x_b, a, b, noise, pitch, weights):
+        return generator_losses(self.model, self.discs, x_a, x_b, a, b, noise, pitch, weights)
+
+
+class DiscriminatorObjective(torch.nn.Module):
+    def __init__(self, discs: Discriminators):
+        super().__init__()
+        self.discs = discs
+
+    def forward(self, x_a, x_b, fake_ab, fake_ba, a, b):
+        return discriminator_losses(self.discs, x_a, x_b, fake_ab, fake_ba, a, b)
+
+
+def make_distributed(state: TrainState, ctx: distributed.DistContext, device: torch.device) -> None:
+    """Per-rank crop and noise generators, and the two objectives wrapped in DistributedDataParallel."""
+    cfg = state.cfg
+    state.ctx = ctx
+    state.crop_rng = torch.Generator().manual_seed(cfg.seed + 1 + 7919 * (ctx.rank + 1))
+    if ctx.rank:
+        state.noise_rng = torch.Generator(device=device).manual_seed(cfg.seed + 2 + 7919 * ctx.rank)
+    partial = len(state.model.speakers) > 2
+    state.generator_objective = distributed.wrap(GeneratorObjective(state.model, state.discs), ctx, device, partial)
+    state.discriminator_objective = distributed.wrap(DiscriminatorObjective(state.discs), ctx, device, partial)
 
 
 def pick_pair(speakers: list[str], rng: torch.Generator) -> tuple[str, str]:
@@ -90,8 +136,8 @@ def train_step(state: TrainState, sampler: CropSampler, device: torch.device) ->
     """One generator update then one discriminator update on a random speaker pair."""
     cfg = state.cfg
     a, b = pick_pair(state.model.speakers, state.data_rng)
-    x_a, f0_a = sampler.sample_with_f0(a, cfg.batch_size, state.data_rng)
-    x_b, f0_b = sampler.sample_with_f0(b, cfg.batch_size, state.data_rng)
+    x_a, f0_a = sampler.sample_with_f0(a, cfg.batch_size, state.crops_rng)
+    x_b, f0_b = sampler.sample_with_f0(b, cfg.batch_size, state.crops_rng)
     x_a, x_b = x_a.to(device, non_blocking=True), x_b.to(device, non_blocking=True)
     pitch = _pitch(state.model, a, b, f0_a, f0_b, device)
     lr = lr_at(state.step, cfg.steps, cfg.lr)
@@ -99,15 +145,22 @@ def train_step(state: TrainState, sampler: CropSampler, device: torch.device) ->
         for group in opt.param_groups:
             group["lr"] = lr
 
+    g_objective = state.generator_objective or (lambda *args: generator_losses(state.model, state.discs, *args))
+    d_objective = state.discriminator_objective or (lambda *args: discriminator_losses(state.discs, *args))
+    parallel = state.ctx.world > 1
+    if parallel:  # no discriminator gradients in the generator update: DDP would sync them out of turn
+        state.discs.requires_grad_(False)
     with _autocast(device):
-        g_losses, out = generator_losses(state.model, state.discs, x_a, x_b, a, b, state.noise_rng, pitch, cfg.loss_weights)
+        g_losses, out = g_objective(x_a, x_b, a, b, state.noise_rng, pitch, cfg.loss_weights)
     _check_finite(g_losses, state.step)
     state.opt_g.zero_grad(set_to_none=True)
     weighted_total(g_losses, cfg.loss_weights).backward()
     state.opt_g.step()
+    if parallel:
+        state.discs.requires_grad_(True)
 
     with _autocast(device):
-        d_losses = discriminator_losses(state.discs, x_a, x_b, out.ab, out.ba, a, b)
+        d_losses = d_objective(x_a, x_b, out.ab, out.ba, a, b)
     _check_finite(d_losses, state.step)
     state.opt_d.zero_grad(set_to_none=True)
     (cfg.loss_weights["gan"] * sum(d_losses.values())).backward()
@@ -164,8 +217,26 @@ def validate(state: TrainState, crops: dict[str, tuple[Tensor, Tensor | None]], 
 # ----------------------------------------------------------------------------- checkpoints
 
 
-def save_checkpoint(state: TrainState, run_dir: Path) -> Path:
-    """Write model (deployable) and training state (resumable) into one checkpoint folder."""
+def gather_rank_rngs(state: TrainState) -> dict[str, Tensor]:
+    """Every rank's crop and noise generator states (a collective in multi-process runs; {} alone)."""
+    if state.ctx.world == 1:
+        return {}
+    import torch.distributed as dist
+
+    out = {}
+    for name, rng in (("crop", state.crop_rng), ("noise", state.noise_rng)):
+        mine = rng.get_state()
+        parts = [torch.empty_like(mine) for _ in range(state.ctx.world)]
+        dist.all_gather(parts, mine)
+        out.update({f"rng.{name}.{r}": t for r, t in enumerate(parts)})
+    return out
+
+
+def save_checkpoint(state: TrainState, run_dir: Path, rank_rngs: dict[str, Tensor] | None = None) -> Path:
+    """Write model (deployable) and training state (resumable) into one checkpoint folder.
+
+    `rank_rngs` (from gather_rank_rngs) adds every rank's generators, so a torchrun run resumes
+    each rank's crop stream; a single process ignores them."""
     final = run_dir / "checkpoints" / ckpt.checkpoint_name(state.step)
     tmp = final.with_name(final.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -178,6 +249,7 @@ def save_checkpoint(state: TrainState, run_dir: Path) -> Path:
     tensors["rng.data"] = state.data_rng.get_state()
     tensors["rng.noise"] = state.noise_rng.get_state()
     tensors["rng.torch"] = torch.get_rng_state()
+    tensors.update(rank_rngs or {})
     ckpt.save_tensors(tmp / ckpt.STATE_FILE, tensors)
     ckpt.write_json(tmp / ckpt.STATE_META_FILE, {"step": state.step, "opt_g": g_meta, "opt_d": d_meta})
     ckpt.commit_checkpoint(tmp, final, state.cfg.keep_checkpoints)
@@ -199,6 +271,11 @@ def load_checkpoint(state: TrainState, folder: Path) -> None:
         state.noise_rng.set_state(tensors["rng.noise"])
         torch.set_rng_state(tensors["rng.torch"])
         state.step = int(meta["step"])
+        if state.ctx.world > 1:  # this rank's own streams, when the checkpoint has them
+            if f"rng.crop.{state.ctx.rank}" in tensors:
+                state.crop_rng.set_state(tensors[f"rng.crop.{state.ctx.rank}"])
+            if f"rng.noise.{state.ctx.rank}" in tensors:
+                state.noise_rng.set_state(tensors[f"rng.noise.{state.ctx.rank}"])
     except (KeyError, ValueError, RuntimeError) as exc:
         raise VaeganError(f"{folder}: corrupted training state ({exc})") from None
 
@@ -237,6 +314,7 @@ class FitOptions:
     progress: bool = True
     log_every: int = 50
     tensorboard: bool = True
+    on_step: Callable[[TrainState], None] | None = None  # called on every rank after every step
 
 
 def fit(
@@ -259,57 +337,95 @@ def fit(
     if model_cfg.pitch:
         dataset.require_f0(f"the pitch-aware model '{model_name}'")
     ckpt.refuse_overlap(run_dir, {"dataset folder": dataset.folder})
-    with ckpt.run_lock(run_dir):
-        return _fit_locked(dataset, run_dir, model_name, model_cfg, cfg, speakers, device, options)
+    ctx = distributed.from_environment()
+    device = distributed.init(ctx, device)
+    try:
+        if not ctx.main:  # rank 0 holds the run lock and writes the run folder for everyone
+            return _fit_locked(dataset, run_dir, model_name, model_cfg, cfg, speakers, device, options, ctx)
+        with ckpt.run_lock(run_dir):
+            return _fit_locked(dataset, run_dir, model_name, model_cfg, cfg, speakers, device, options, ctx)
+    finally:
+        distributed.close(ctx)
+
+
+def _claim_run(run_dir: Path, record: dict, ctx: distributed.DistContext) -> None:
+    """Rank 0 checks a resumed run and writes run.json; every rank gets the same verdict."""
+    error = None
+    if ctx.main:
+        try:
+            if (run_dir / RUN_FILE).exists():
+                stored = ckpt.read_json(run_dir / RUN_FILE, "run description")
+                if not isinstance(stored, dict) or stored.get("kind", "vaegan") != "vaegan":
+                    raise VaeganError(f"{run_dir}: holds another kind of run ({stored.get('kind') if isinstance(stored, dict) else 'unreadable'}), not a VAE-GAN training run; use a new RUN_DIR")
+                _check_resume(stored, record, run_dir)
+            ckpt.write_json(run_dir / RUN_FILE, record)
+        except VaeganError as exc:
+            error = str(exc)
+    error = distributed.broadcast(ctx, error)
+    if error:
+        raise VaeganError(error)
 
 
 def _fit_locked(dataset: Dataset, run_dir: Path, model_name: str, model_cfg: ModelConfig, cfg: TrainConfig,
-                speakers: list[str], device: torch.device, options: FitOptions) -> TrainState:
+                speakers: list[str], device: torch.device, options: FitOptions,
+                ctx: distributed.DistContext = distributed.SINGLE) -> TrainState:
     record = _run_record(dataset, model_cfg, speakers, cfg)
-    if (run_dir / RUN_FILE).exists():
-        stored = ckpt.read_json(run_dir / RUN_FILE, "run description")
-        if not isinstance(stored, dict) or stored.get("kind", "vaegan") != "vaegan":
-            raise VaeganError(f"{run_dir}: holds another kind of run ({stored.get('kind') if isinstance(stored, dict) else 'unreadable'}), not a VAE-GAN training run; use a new RUN_DIR")
-        _check_resume(stored, record, run_dir)
-    ckpt.write_json(run_dir / RUN_FILE, record)
+    if ctx.world > 1:
+        record["distributed"] = {"processes": ctx.world, "effective_batch": cfg.batch_size * ctx.world}
+    _claim_run(run_dir, record, ctx)
 
     f0_stats = {s: dataset.f0_stats(s) for s in speakers} if model_cfg.pitch else None
     state = build_state(model_cfg, dataset.features, speakers, cfg, device, f0_stats)
+    if ctx.world > 1:
+        make_distributed(state, ctx, device)
+        if ctx.main:
+            log.info("effective batch: %d crops per speaker per step (%d per process × %d processes)",
+                     cfg.batch_size * ctx.world, cfg.batch_size, ctx.world)
     checkpoints = ckpt.list_checkpoints(run_dir)
     if checkpoints:
         load_checkpoint(state, checkpoints[-1])
-        log.info("resuming %s from step %d", run_dir, state.step)
+        if ctx.main:
+            log.info("resuming %s from step %d", run_dir, state.step)
     sampler = CropSampler(dataset, speakers, cfg.crop_frames, device, with_f0=model_cfg.pitch)
     val_crops = validation_crops(dataset, speakers, cfg.crop_frames, cfg.val_crops, with_f0=model_cfg.pitch)
-    logger = TrainingLog(run_dir, dataset, state, options.tensorboard)
+    logger = TrainingLog(run_dir, dataset, state, options.tensorboard) if ctx.main else None
     try:
         _loop(state, sampler, val_crops, logger, run_dir, device, options)
     finally:
-        logger.close()
+        if logger is not None:
+            logger.close()
     return state
 
 
 def _loop(state, sampler, val_crops, logger, run_dir, device, options) -> None:
-    cfg = state.cfg
-    bar = progress_bar(total=cfg.steps, initial=state.step, desc="train", unit="step", disable=not options.progress, dynamic_ncols=True)
+    """Steps until cfg.steps; logs, validation, checkpoints and plots on rank 0 only (logger None elsewhere)."""
+    cfg, main = state.cfg, logger is not None
+    bar = progress_bar(total=cfg.steps, initial=state.step, desc="train", unit="step",
+                       disable=not options.progress or not main, dynamic_ncols=True)
     running: dict[str, Tensor] = {}
     count = 0
     while state.step < cfg.steps:
         losses = train_step(state, sampler, device)
+        if options.on_step is not None:
+            options.on_step(state)
         for k, v in losses.items():
             running[k] = running.get(k, 0.0) + v
         count += 1
         bar.update(1)
         if state.step % options.log_every == 0 or state.step == cfg.steps:
             means = {k: float(v) / count for k, v in running.items()}
-            logger.log_train(state.step, means)
+            if main:
+                logger.log_train(state.step, means)
             bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()})
             running, count = {}, 0
         if state.step % cfg.checkpoint_every == 0 or state.step == cfg.steps:
-            logger.log_validation(state.step, validate(state, val_crops, device))
-            path = save_checkpoint(state, run_dir)
-            logger.log_samples(state.step)
-            bar.write(f"step {state.step}: checkpoint {path}")
+            rank_rngs = gather_rank_rngs(state)  # every rank takes part
+            if main:
+                logger.log_validation(state.step, validate(state, val_crops, device))
+                path = save_checkpoint(state, run_dir, rank_rngs)
+                logger.log_samples(state.step)
+                bar.write(f"step {state.step}: checkpoint {path}")
+            distributed.barrier(state.ctx)
     bar.close()
 
 
