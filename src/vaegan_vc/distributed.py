@@ -97,6 +97,21 @@ def broadcast(ctx: DistContext, obj):
     return box[0]
 
 
+def on_main(ctx: DistContext, fn, *args):
+    """fn(*args) on rank 0 only; every rank gets its result, or the same VaeganError, so that
+    a refusal on rank 0 stops all ranks instead of leaving them waiting (a collective)."""
+    result, error = None, None
+    if ctx.main:
+        try:
+            result = fn(*args)
+        except VaeganError as exc:
+            error = str(exc)
+    result, error = broadcast(ctx, (result, error))
+    if error:
+        raise VaeganError(error)
+    return result
+
+
 def close(ctx: DistContext) -> None:
     if ctx.world > 1 and dist.is_initialized():
         dist.destroy_process_group()

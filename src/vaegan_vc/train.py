@@ -348,22 +348,14 @@ def fit(
         distributed.close(ctx)
 
 
-def _claim_run(run_dir: Path, record: dict, ctx: distributed.DistContext) -> None:
-    """Rank 0 checks a resumed run and writes run.json; every rank gets the same verdict."""
-    error = None
-    if ctx.main:
-        try:
-            if (run_dir / RUN_FILE).exists():
-                stored = ckpt.read_json(run_dir / RUN_FILE, "run description")
-                if not isinstance(stored, dict) or stored.get("kind", "vaegan") != "vaegan":
-                    raise VaeganError(f"{run_dir}: holds another kind of run ({stored.get('kind') if isinstance(stored, dict) else 'unreadable'}), not a VAE-GAN training run; use a new RUN_DIR")
-                _check_resume(stored, record, run_dir)
-            ckpt.write_json(run_dir / RUN_FILE, record)
-        except VaeganError as exc:
-            error = str(exc)
-    error = distributed.broadcast(ctx, error)
-    if error:
-        raise VaeganError(error)
+def _claim_run(run_dir: Path, record: dict) -> None:
+    """Check a resumed run (a changed one is refused) and write run.json. Rank 0's job."""
+    if (run_dir / RUN_FILE).exists():
+        stored = ckpt.read_json(run_dir / RUN_FILE, "run description")
+        if not isinstance(stored, dict) or stored.get("kind", "vaegan") != "vaegan":
+            raise VaeganError(f"{run_dir}: holds another kind of run ({stored.get('kind') if isinstance(stored, dict) else 'unreadable'}), not a VAE-GAN training run; use a new RUN_DIR")
+        _check_resume(stored, record, run_dir)
+    ckpt.write_json(run_dir / RUN_FILE, record)
 
 
 def _fit_locked(dataset: Dataset, run_dir: Path, model_name: str, model_cfg: ModelConfig, cfg: TrainConfig,
@@ -372,7 +364,7 @@ def _fit_locked(dataset: Dataset, run_dir: Path, model_name: str, model_cfg: Mod
     record = _run_record(dataset, model_cfg, speakers, cfg)
     if ctx.world > 1:
         record["distributed"] = {"processes": ctx.world, "effective_batch": cfg.batch_size * ctx.world}
-    _claim_run(run_dir, record, ctx)
+    distributed.on_main(ctx, _claim_run, run_dir, record)
 
     f0_stats = {s: dataset.f0_stats(s) for s in speakers} if model_cfg.pitch else None
     state = build_state(model_cfg, dataset.features, speakers, cfg, device, f0_stats)

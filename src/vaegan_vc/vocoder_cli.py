@@ -53,5 +53,8 @@ def _train(args: argparse.Namespace) -> int:
         steps=args.steps, batch_size=args.batch_size, segment_size=args.segment_size, device=args.device,
         checkpoint_every=args.checkpoint_every, force=args.force,
     )
-    print(f"vocoder checkpoint: {folder}")
+    from .distributed import from_environment
+
+    if from_environment().main:  # under torchrun, one line from rank 0
+        print(f"vocoder checkpoint: {folder}")
     return 0

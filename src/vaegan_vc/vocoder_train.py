@@ -7,6 +7,7 @@ acoustic model, e.g. Tacotron 2's WaveNet, Shen et al., 2018; HiFi-GAN §4.4).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -20,6 +21,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from . import distributed
 from .atomic import atomic_path
 from .audio import denormalize, log_mel
 from .checkpoint import (
@@ -95,6 +97,28 @@ class VocoderTrainState:
     cfg: VocoderTrainConfig
     device: torch.device
     step: int = 0
+    # torchrun: the generator and the discriminator pair wrapped in DistributedDataParallel.
+    ctx: distributed.DistContext = distributed.SINGLE
+    generator_ddp: torch.nn.Module | None = None
+    discriminator_ddp: torch.nn.Module | None = None
+
+
+class DiscriminatorPair(torch.nn.Module):
+    """MPD and MSD behind one forward, so that one DDP module syncs both."""
+
+    def __init__(self, mpd: MultiPeriodDiscriminator, msd: MultiScaleDiscriminator):
+        super().__init__()
+        self.mpd, self.msd = mpd, msd
+
+    def forward(self, wav: Tensor, fake: Tensor) -> dict[str, Tensor]:
+        return {"d_mpd": discriminator_loss(self.mpd(wav)[0], self.mpd(fake)[0]),
+                "d_msd": discriminator_loss(self.msd(wav)[0], self.msd(fake)[0])}
+
+
+def make_distributed(state: VocoderTrainState, ctx: distributed.DistContext) -> None:
+    state.ctx = ctx
+    state.generator_ddp = distributed.wrap(state.generator, ctx, state.device, partial=False)
+    state.discriminator_ddp = distributed.wrap(DiscriminatorPair(state.mpd, state.msd), ctx, state.device, partial=False)
 
 
 # ----------------------------------------------------------------------------- data
@@ -159,9 +183,10 @@ def sample_batch(
     return torch.from_numpy(mels), torch.from_numpy(wavs)
 
 
-def step_rng(seed: int, step: int) -> np.random.Generator:
-    """The batch of step `step` depends only on (seed, step): resuming needs no data-loader state."""
-    return np.random.default_rng([seed, step])
+def step_rng(seed: int, step: int, rank: int = 0) -> np.random.Generator:
+    """The batch of step `step` depends only on (seed, step) (and the rank under torchrun, so each
+    process draws its own): resuming needs no data-loader state."""
+    return np.random.default_rng([seed, step] if rank == 0 else [seed, step, rank])
 
 
 # ----------------------------------------------------------------------------- building
@@ -226,11 +251,8 @@ def _check_finite(losses: dict[str, Tensor], step: int) -> None:
 
 def discriminator_step(state: VocoderTrainState, wav: Tensor, wav_hat: Tensor) -> dict[str, Tensor]:
     """One LSGAN update of both discriminators on real `wav` and detached fake `wav_hat` [B, N]."""
-    fake = wav_hat.detach()
-    losses = {
-        "d_mpd": discriminator_loss(state.mpd(wav)[0], state.mpd(fake)[0]),
-        "d_msd": discriminator_loss(state.msd(wav)[0], state.msd(fake)[0]),
-    }
+    pair = state.discriminator_ddp or DiscriminatorPair(state.mpd, state.msd)
+    losses = pair(wav, wav_hat.detach())
     _check_finite(losses, state.step)
     state.opt_d.zero_grad(set_to_none=True)
     (losses["d_mpd"] + losses["d_msd"]).backward()
@@ -254,12 +276,19 @@ def generator_losses(state: VocoderTrainState, wav: Tensor, wav_hat: Tensor) -> 
 
 
 def generator_step(state: VocoderTrainState, wav: Tensor, wav_hat: Tensor) -> dict[str, Tensor]:
+    parallel = state.ctx.world > 1
+    if parallel:  # no discriminator gradients here: their DDP module would sync them out of turn
+        state.mpd.requires_grad_(False)
+        state.msd.requires_grad_(False)
     losses = generator_losses(state, wav, wav_hat)
     losses["g_total"] = sum(state.cfg.loss_weights[k] * losses[k] for k in ("mel", "adv", "fm"))
     _check_finite(losses, state.step)
     state.opt_g.zero_grad(set_to_none=True)
     losses["g_total"].backward()
     state.opt_g.step()
+    if parallel:
+        state.mpd.requires_grad_(True)
+        state.msd.requires_grad_(True)
     return losses
 
 
@@ -269,7 +298,7 @@ def train_step(state: VocoderTrainState, mel: Tensor, wav: Tensor, lr: float) ->
         for group in opt.param_groups:
             group["lr"] = lr
     mel, wav = mel.to(state.device), wav.to(state.device)
-    wav_hat = state.generator(denormalize(mel, state.features))
+    wav_hat = (state.generator_ddp or state.generator)(denormalize(mel, state.features))
     losses = discriminator_step(state, wav, wav_hat)
     losses.update(generator_step(state, wav, wav_hat))
     state.step += 1
@@ -536,6 +565,7 @@ def _checkpoint(state: VocoderTrainState, run_dir: Path, data: VocoderData, writ
 
 def open_run(
     dataset_dir: Path, run_dir: Path, cfg: VocoderTrainConfig, device: str, force: bool,
+    ctx: distributed.DistContext = distributed.SINGLE,
 ) -> tuple[VocoderData, VocoderTrainState]:
     """Check the dataset (and VAE-GAN) and RUN_DIR, build the models, restore the newest checkpoint if any."""
     dataset = Dataset(dataset_dir)
@@ -549,21 +579,33 @@ def open_run(
         model_dir, speakers = check_finetune_model(cfg.finetune_from, dataset)
     data = VocoderData(dataset, *_train_and_val(dataset, speakers))
     info = _run_info(cfg, features, dataset_dir)
-    resume = prepare_run_dir(run_dir, info, force)
-    device = resolve_device(device)
+    device = distributed.init(ctx, torch.device(resolve_device(device)))
+    resume = distributed.on_main(ctx, prepare_run_dir, run_dir, info, force)
     if model_dir is not None:
         utts = list(dict.fromkeys(data.train + data.val))  # val may be train itself
-        data.input_mels, data.matched_to = finetune_mels(run_dir, dataset, model_dir, utts, device)
-        write_json(run_dir / RUN_FILE, {**info, "matched_to": data.matched_to})
-    state = build_state(cfg, features, torch.device(device), resuming=resume)
+
+        def reconstructions():  # rank 0 computes and stores them; the others then read them
+            mels, matched = finetune_mels(run_dir, dataset, model_dir, utts, str(device))
+            write_json(run_dir / RUN_FILE, {**info, "matched_to": matched})
+            return mels, matched
+
+        data.input_mels, data.matched_to = (reconstructions() if ctx.main else (None, None))
+        distributed.barrier(ctx)
+        if not ctx.main:
+            data.input_mels, data.matched_to = finetune_mels(run_dir, dataset, model_dir, utts, str(device))
+    state = build_state(cfg, features, device, resuming=resume)
+    if ctx.world > 1:
+        make_distributed(state, ctx)
     if resume:
         load_checkpoint(state, list_checkpoints(run_dir)[-1])
         log.info("resuming %s from step %d", run_dir, state.step)
     return data, state
 
 
-def fit(state: VocoderTrainState, data: VocoderData, run_dir: Path, progress: bool = True) -> Path:
-    """Train up to `state.cfg.steps`, logging and checkpointing; returns the newest checkpoint."""
+def fit(state: VocoderTrainState, data: VocoderData, run_dir: Path, progress: bool = True, on_step=None) -> Path:
+    """Train up to `state.cfg.steps`, logging and checkpointing; returns the newest checkpoint.
+
+    `on_step(state)` is called on every rank after every step."""
     from torch.utils.tensorboard import SummaryWriter  # heavy: only when training
     from .progress import progress_bar
 
@@ -572,26 +614,32 @@ def fit(state: VocoderTrainState, data: VocoderData, run_dir: Path, progress: bo
     frames = cfg.segment_size // state.features.hop_length
     existing = list_checkpoints(run_dir)
     last = existing[-1] if existing else None
-    writer = SummaryWriter(str(run_dir / "tensorboard"))
-    bar = progress_bar(total=cfg.steps, initial=state.step, desc="vocoder", disable=not progress, dynamic_ncols=True)
+    main = state.ctx.main
+    writer = SummaryWriter(str(run_dir / "tensorboard")) if main else None
+    bar = progress_bar(total=cfg.steps, initial=state.step, desc="vocoder", disable=not progress or not main, dynamic_ncols=True)
     try:
         while state.step < cfg.steps:
             lr = lr_at(cfg, state.step, steps_per_epoch)
-            mel, wav = sample_batch(data, data.train, cfg.batch_size, frames, step_rng(cfg.seed, state.step))
+            mel, wav = sample_batch(data, data.train, cfg.batch_size, frames, step_rng(cfg.seed, state.step, state.ctx.rank))
             try:
                 losses = train_step(state, mel, wav, lr)
             except NonFiniteLoss as exc:
                 kept = f"the last good checkpoint is {last}" if last else "no checkpoint was written yet"
                 raise VaeganError(f"{exc}; training stopped, {kept}") from None
+            if on_step is not None:
+                on_step(state)
             bar.update(1)
             bar.set_postfix(mel=f"{losses['mel']:.3f}", d=f"{losses['d_mpd'] + losses['d_msd']:.3f}", refresh=False)
-            if state.step % cfg.log_every == 0:
+            if main and state.step % cfg.log_every == 0:
                 _log_scalars(writer, losses, lr, state.step)
             if state.step % cfg.checkpoint_every == 0 or state.step == cfg.steps:
-                last = _checkpoint(state, run_dir, data, writer)
+                if main:
+                    last = _checkpoint(state, run_dir, data, writer)
+                distributed.barrier(state.ctx)
     finally:
         bar.close()
-        writer.close()
+        if writer is not None:
+            writer.close()
     return last
 
 
@@ -608,6 +656,7 @@ def train_vocoder(
     checkpoint_every: int = 5000,
     force: bool = False,
     progress: bool = True,
+    on_step=None,
     **overrides: Any,
 ) -> Path:
     """Train HiFi-GAN `config` on DATASET_DIR's train split; resume from RUN_DIR when it has checkpoints.
@@ -629,6 +678,10 @@ def train_vocoder(
     run_dir = Path(run_dir)
     refuse_overlap(run_dir, {"dataset folder": Path(dataset_dir)})
     _refuse_other_kind(run_dir)  # before the lock creates RUN_DIR
-    with run_lock(run_dir):
-        data, state = open_run(Path(dataset_dir), run_dir, cfg, device, force)
-        return fit(state, data, run_dir, progress)
+    ctx = distributed.from_environment()  # torchrun: rank 0 locks and writes, every rank trains
+    try:
+        with run_lock(run_dir) if ctx.main else contextlib.nullcontext():
+            data, state = open_run(Path(dataset_dir), run_dir, cfg, device, force, ctx)
+            return fit(state, data, run_dir, progress, on_step)
+    finally:
+        distributed.close(ctx)
