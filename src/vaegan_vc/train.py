@@ -21,16 +21,13 @@ from .errors import VaeganError
 from .losses import Pitch, discriminator_losses, generator_losses, weighted_total
 from .models.vaegan import VAEGAN, Discriminators
 from .progress import progress_bar
+from .runs import TrainingDiverged, check_finite, partial_folder  # noqa: F401  (TrainingDiverged: part of this module's API)
 from .training_log import TrainingLog, read_metric_rows, validation_pairs
 
 log = logging.getLogger(__name__)
 
 RUN_FILE = "run.json"
 LOSS_KEYS = ("gan", "kl", "recon", "cycle_kl", "cycle", "latent", "fm", "disc_real", "disc_fake")
-
-
-class TrainingDiverged(VaeganError):
-    """A loss became NaN or infinite."""
 
 
 def lr_at(step: int, total: int, base: float) -> float:
@@ -125,13 +122,6 @@ def _autocast(device: torch.device):
     return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
 
 
-def _check_finite(losses: dict[str, Tensor], step: int) -> None:
-    values = torch.stack([v.detach().float() for v in losses.values()])
-    if not bool(torch.isfinite(values).all()):
-        bad = [k for k, v in losses.items() if not torch.isfinite(v).all()]
-        raise TrainingDiverged(f"step {step}: loss {', '.join(bad)} is NaN or infinite; training stopped")
-
-
 def train_step(state: TrainState, sampler: CropSampler, device: torch.device) -> dict[str, Tensor]:
     """One generator update then one discriminator update on a random speaker pair."""
     cfg = state.cfg
@@ -152,7 +142,7 @@ def train_step(state: TrainState, sampler: CropSampler, device: torch.device) ->
         state.discs.requires_grad_(False)
     with _autocast(device):
         g_losses, out = g_objective(x_a, x_b, a, b, state.noise_rng, pitch, cfg.loss_weights)
-    _check_finite(g_losses, state.step)
+    check_finite(g_losses, state.step)
     state.opt_g.zero_grad(set_to_none=True)
     weighted_total(g_losses, cfg.loss_weights).backward()
     state.opt_g.step()
@@ -161,7 +151,7 @@ def train_step(state: TrainState, sampler: CropSampler, device: torch.device) ->
 
     with _autocast(device):
         d_losses = d_objective(x_a, x_b, out.ab, out.ba, a, b)
-    _check_finite(d_losses, state.step)
+    check_finite(d_losses, state.step)
     state.opt_d.zero_grad(set_to_none=True)
     (cfg.loss_weights["gan"] * sum(d_losses.values())).backward()
     state.opt_d.step()
@@ -238,7 +228,7 @@ def save_checkpoint(state: TrainState, run_dir: Path, rank_rngs: dict[str, Tenso
     `rank_rngs` (from gather_rank_rngs) adds every rank's generators, so a torchrun run resumes
     each rank's crop stream; a single process ignores them."""
     final = run_dir / "checkpoints" / ckpt.checkpoint_name(state.step)
-    tmp = final.with_name(final.name + ".partial")
+    tmp = partial_folder(final)
     shutil.rmtree(tmp, ignore_errors=True)
     ckpt.save_model(tmp, state.model, state.features)
     tensors = {f"discs.{k}": v for k, v in state.discs.state_dict().items()}
@@ -286,6 +276,7 @@ def load_checkpoint(state: TrainState, folder: Path) -> None:
 def _run_record(dataset: Dataset, model_cfg: ModelConfig, speakers: list[str], cfg: TrainConfig) -> dict:
     return {
         "kind": "vaegan",
+        "format_version": ckpt.FORMAT_VERSION,
         "dataset": str(dataset.folder.resolve()),
         "speakers": speakers,
         "model": model_cfg.to_dict(),

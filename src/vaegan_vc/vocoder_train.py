@@ -23,6 +23,7 @@ from torch import Tensor
 
 from . import distributed
 from .atomic import atomic_path
+from .runs import TrainingDiverged, check_finite, partial_folder, tensorboard_writer
 from .audio import denormalize, log_mel
 from .checkpoint import (
     CONFIG_FILE, MODEL_FILE, STATE_FILE, STATE_META_FILE, checkpoint_name, commit_checkpoint,
@@ -238,15 +239,11 @@ def lr_at(cfg: VocoderTrainConfig, step: int, steps_per_epoch: int) -> float:
 # ----------------------------------------------------------------------------- one step
 
 
-class NonFiniteLoss(VaeganError):
-    """A loss became NaN or infinite; raised before the optimizer step that would spread it."""
+NonFiniteLoss = TrainingDiverged  # the name this module used before the guard was shared
 
 
 def _check_finite(losses: dict[str, Tensor], step: int) -> None:
-    bad = {k: float(v.detach()) for k, v in losses.items() if not torch.isfinite(v)}
-    if bad:
-        values = ", ".join(f"{k}={v}" for k, v in bad.items())
-        raise NonFiniteLoss(f"non-finite vocoder loss at step {step + 1} ({values})")
+    check_finite(losses, step + 1, "vocoder loss")
 
 
 def discriminator_step(state: VocoderTrainState, wav: Tensor, wav_hat: Tensor) -> dict[str, Tensor]:
@@ -337,7 +334,7 @@ def save_checkpoint(state: VocoderTrainState, run_dir: Path, matched_to: dict | 
     `matched_to` (the VAE-GAN a fine-tuned vocoder was matched to) is added to its config.json.
     """
     final = run_dir / "checkpoints" / checkpoint_name(state.step)
-    tmp = final.with_name(f".{final.name}.partial")
+    tmp = partial_folder(final)
     shutil.rmtree(tmp, ignore_errors=True)
     save_generator(tmp, state.generator, state.features)
     if matched_to is not None:
@@ -606,7 +603,6 @@ def fit(state: VocoderTrainState, data: VocoderData, run_dir: Path, progress: bo
     """Train up to `state.cfg.steps`, logging and checkpointing; returns the newest checkpoint.
 
     `on_step(state)` is called on every rank after every step."""
-    from torch.utils.tensorboard import SummaryWriter  # heavy: only when training
     from .progress import progress_bar
 
     cfg = state.cfg
@@ -615,7 +611,7 @@ def fit(state: VocoderTrainState, data: VocoderData, run_dir: Path, progress: bo
     existing = list_checkpoints(run_dir)
     last = existing[-1] if existing else None
     main = state.ctx.main
-    writer = SummaryWriter(str(run_dir / "tensorboard")) if main else None
+    writer = tensorboard_writer(run_dir / "tensorboard", state.step) if main else None
     bar = progress_bar(total=cfg.steps, initial=state.step, desc="vocoder", disable=not progress or not main, dynamic_ncols=True)
     try:
         while state.step < cfg.steps:
@@ -625,7 +621,7 @@ def fit(state: VocoderTrainState, data: VocoderData, run_dir: Path, progress: bo
                 losses = train_step(state, mel, wav, lr)
             except NonFiniteLoss as exc:
                 kept = f"the last good checkpoint is {last}" if last else "no checkpoint was written yet"
-                raise VaeganError(f"{exc}; training stopped, {kept}") from None
+                raise VaeganError(f"{exc}, {kept}") from None
             if on_step is not None:
                 on_step(state)
             bar.update(1)
