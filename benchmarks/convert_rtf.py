@@ -25,8 +25,9 @@ import torch
 from common import CpuMeter, add_common_args, check_data, environment, wait_for_idle, work_dir
 from vaegan_vc import checkpoint as ckpt
 from vaegan_vc.audio import (
-    denormalize, features_to_linear, griffin_lim, list_audio, load_audio, mel_features, mel_filterbank, normalize_loudness,
+    denormalize, list_audio, load_audio, mel_features, mel_filterbank, normalize_loudness,
 )
+from vaegan_vc.vocoders.griffin_lim import features_to_linear, griffin_lim
 from vaegan_vc.config import MODEL_PRESETS, feature_preset, model_preset
 from vaegan_vc.convert import convert_features, convert_wav, load_model, source_f0
 from vaegan_vc.models.vaegan import VAEGAN

@@ -25,8 +25,8 @@ from common import add_common_args, check_data, cpu_seconds, cpu_share, environm
 from vaegan_vc.audio import list_audio, load_audio, mel_features
 from vaegan_vc.config import feature_preset
 from vaegan_vc.errors import VaeganError
-from vaegan_vc.hifigan_vocoder import HiFiGANVocoder, load_hifigan
-from vaegan_vc.models.hifigan import HiFiGANGenerator, hifigan_config
+from vaegan_vc.vocoders.hifigan.load import HiFiGANVocoder, load_hifigan
+from vaegan_vc.vocoders.hifigan.model import HiFiGANGenerator, hifigan_config
 from vaegan_vc.vocoders import GriffinLimVocoder, Vocoder, vocode_long
 
 SECONDS = 10.0

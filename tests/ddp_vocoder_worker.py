@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from vaegan_vc.vocoder_train import train_vocoder
+from vaegan_vc.vocoders.hifigan.train import train_vocoder
 
 dataset, run, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 gaps = []

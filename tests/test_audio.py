@@ -6,9 +6,10 @@ import torch
 
 from conftest import vcc_file, write_tone
 from vaegan_vc.audio import (
-    features_to_linear, griffin_lim, load_audio, magnitude_spectrogram, mel_features, mel_filterbank,
+    load_audio, magnitude_spectrogram, mel_features, mel_filterbank,
     normalize_loudness, trim_silence,
 )
+from vaegan_vc.vocoders.griffin_lim import features_to_linear, griffin_lim
 from vaegan_vc.config import FEATURE_PRESETS, feature_preset
 from vaegan_vc.errors import VaeganError
 from vaegan_vc.vocoders import GriffinLimVocoder, load_vocoder, vocode_long

@@ -48,7 +48,7 @@ def test_torchrun_two_processes_then_resume_alone(dataset_dir, tmp_path):
 
 def test_torchrun_vocoder_training_then_resume_alone(tmp_path):
     from test_hifigan import make_dataset
-    from vaegan_vc.vocoder_train import train_vocoder
+    from vaegan_vc.vocoders.hifigan.train import train_vocoder
 
     data, run, out = make_dataset(tmp_path / "data"), tmp_path / "voc", tmp_path / "out"
     out.mkdir()

@@ -15,19 +15,20 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from vaegan_vc import convert, hifigan_vocoder
+from vaegan_vc import convert
+from vaegan_vc.vocoders.hifigan import load as hifigan_vocoder
 from vaegan_vc.audio import load_audio, mel_features
 from vaegan_vc.checkpoint import save_model
 from vaegan_vc.config import FORMAT_VERSION, FeatureConfig, feature_preset, model_preset
 from vaegan_vc.data.dataset import Dataset
 from vaegan_vc.errors import VaeganError
-from vaegan_vc.hifigan_vocoder import HiFiGANVocoder, load_hifigan, save_generator
-from vaegan_vc.models.hifigan import (
+from vaegan_vc.vocoders.hifigan.load import HiFiGANVocoder, load_hifigan, save_generator
+from vaegan_vc.vocoders.hifigan.model import (
     HIFIGAN_CONFIGS, HiFiGANGenerator, hifigan_config, receptive_field_frames,
 )
 from vaegan_vc.models.vaegan import VAEGAN
-from vaegan_vc.vocoder_cli import CONFIG_NAMES, add_vocoder_commands
-from vaegan_vc.vocoder_train import train_vocoder
+from vaegan_vc.vocoders.cli import CONFIG_NAMES, add_vocoder_commands
+from vaegan_vc.vocoders.hifigan.train import train_vocoder
 from vaegan_vc.vocoders import VOCODERS, load_vocoder, vocode_long
 
 HIFI = feature_preset("hifigan")
@@ -278,7 +279,7 @@ def test_training_resumes_exactly(tmp_path):
 
 
 def test_non_finite_loss_stops_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
-    from vaegan_vc import vocoder_train
+    from vaegan_vc.vocoders.hifigan import train as vocoder_train
 
     data = make_dataset(tmp_path / "data")
     original = vocoder_train.generator_losses
@@ -376,7 +377,7 @@ def test_finetuning_needs_the_dataset_preset_and_known_speakers(tmp_path, caplog
     with pytest.raises(VaeganError, match="knows none of the speakers"):
         train_vocoder(data, tmp_path / "run", finetune_from=make_vaegan(tmp_path / "vae_cd", speakers=("C", "D")), steps=1, **TINY)
     assert not (tmp_path / "run").exists()  # refused before RUN_DIR is touched
-    with caplog.at_level(logging.INFO, logger="vaegan_vc.vocoder_train"):
+    with caplog.at_level(logging.INFO, logger="vaegan_vc.vocoders.hifigan.train"):
         vae = make_vaegan(tmp_path / "vae_ac", speakers=("A", "C"))
         train_vocoder(data, tmp_path / "run", finetune_from=vae, steps=1, checkpoint_every=1, **TINY)
     assert "fine-tuning on A only" in caplog.text and "does not know B" in caplog.text

@@ -434,7 +434,7 @@ def _add_optional(sub) -> None:
     else:
         add_evaluate_command(sub)
     try:
-        from .vocoder_cli import add_vocoder_commands
+        from .vocoders.cli import add_vocoder_commands
     except ImportError:
         pass
     else:

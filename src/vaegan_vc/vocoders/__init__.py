@@ -1,4 +1,8 @@
-"""One vocoder interface (features → waveform), with a preset check and bounded-memory chunking."""
+"""Vocoders: normalised features → waveform. The interface (base.py), Griffin-Lim (griffin_lim.py),
+HiFi-GAN (hifigan/: model, losses, loading, training), the registry and bounded-memory chunking.
+
+    load_vocoder("auto" | "griffin-lim" | "hifigan", features) → a Vocoder
+"""
 
 from __future__ import annotations
 
@@ -9,58 +13,13 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from .audio import crossfade_add, features_to_linear, griffin_lim
-from .config import FeatureConfig
-from .errors import VaeganError
+from ..audio import crossfade_add
+from ..config import FeatureConfig
+from ..errors import VaeganError
+from .base import Vocoder
+from .griffin_lim import GriffinLimVocoder
 
 log = logging.getLogger(__name__)
-
-
-class Vocoder:
-    """Turns normalised features [B, n_mels, T] into waveforms [B, T·hop] at `features.sample_rate`.
-
-    Subclasses implement `_synthesize`; `__call__` checks the input first.
-    """
-
-    name = "vocoder"
-    # Extra frames per side that `vocode_long` feeds each chunk (a convolutional vocoder's reach).
-    context_frames = 0
-
-    def __init__(self, features: FeatureConfig):
-        self.features = features
-
-    def check_features(self, features: FeatureConfig, what: str = "the model") -> None:
-        """Refuse features made with another preset, naming both."""
-        self.features.check_compatible(features, f"vocoder '{self.name}'", what)
-
-    def __call__(self, feats: Tensor) -> Tensor:
-        if feats.dim() != 3 or feats.shape[1] != self.features.n_mels:
-            raise VaeganError(
-                f"vocoder '{self.name}' expects features [B, {self.features.n_mels}, T], got {list(feats.shape)}"
-            )
-        if feats.shape[-1] == 0:
-            raise VaeganError(f"vocoder '{self.name}': empty mel (0 frames)")
-        if not torch.isfinite(feats).all():
-            raise VaeganError(f"vocoder '{self.name}': the mel contains NaN or infinite values")
-        return self._synthesize(feats)
-
-    def _synthesize(self, feats: Tensor) -> Tensor:
-        raise NotImplementedError
-
-
-class GriffinLimVocoder(Vocoder):
-    """No training: non-negative least-squares mel inversion + fast Griffin-Lim with momentum."""
-
-    name = "griffin-lim"
-
-    def __init__(self, features: FeatureConfig, n_iter: int = 32, momentum: float = 0.99):
-        super().__init__(features)
-        self.n_iter = n_iter
-        self.momentum = momentum
-
-    def _synthesize(self, feats: Tensor) -> Tensor:
-        magnitude = features_to_linear(feats, self.features)
-        return griffin_lim(magnitude, self.features, n_iter=self.n_iter, momentum=self.momentum)
 
 
 # name → factory(features, checkpoint, device); other vocoders register here.
@@ -75,7 +34,7 @@ def resolve_vocoder_name(name: str | None, features: FeatureConfig) -> str:
     if name not in (None, "auto"):
         return name
     if features.name == "hifigan":
-        from .hifigan_vocoder import universal_checkpoint_path
+        from .hifigan.load import universal_checkpoint_path
 
         try:
             universal_checkpoint_path()
@@ -126,7 +85,7 @@ def vocode_long(
 
 def _hifigan(features: FeatureConfig, checkpoint: Path | None, device: str) -> Vocoder:
     # Imported on first use: keeps `import vaegan_vc.vocoders` light and free of import cycles.
-    from .hifigan_vocoder import load_hifigan
+    from .hifigan.load import load_hifigan
 
     return load_hifigan(checkpoint, device)
 

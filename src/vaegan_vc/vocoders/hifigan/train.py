@@ -21,26 +21,24 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from . import distributed
-from .atomic import atomic_path
-from .runs import TrainingDiverged, check_finite, partial_folder, tensorboard_writer
-from .audio import denormalize, log_mel
-from .checkpoint import (
+from ... import distributed
+from ...atomic import atomic_path
+from ...runs import TrainingDiverged, check_finite, partial_folder, tensorboard_writer
+from ...audio import denormalize, log_mel
+from ...checkpoint import (
     CONFIG_FILE, MODEL_FILE, STATE_FILE, STATE_META_FILE, checkpoint_name, commit_checkpoint,
     flatten_optimizer, list_checkpoints, load_state_dict_strict, load_tensors, read_json, read_model_config,
     LOCK_FILE, refuse_overlap, resolve_model_dir, run_lock, save_tensors, sha256_file, unflatten_optimizer, write_json,
 )
-from .config import FORMAT_VERSION, FeatureConfig, JsonConfig, feature_preset
-from .data.dataset import Dataset, UtteranceRef
-from .errors import VaeganError
-from .hifigan_vocoder import UNIVERSAL, load_any_generator, resolve_device, save_generator
-from .models.hifigan import (
-    HIFIGAN_LOSS_WEIGHTS, HiFiGANGenerator, MultiPeriodDiscriminator, MultiScaleDiscriminator,
-    adversarial_loss, discriminator_loss, feature_matching_loss, hifigan_config, mel_loss,
-)
+from ...config import FORMAT_VERSION, FeatureConfig, JsonConfig, feature_preset
+from ...data.dataset import Dataset, UtteranceRef
+from ...errors import VaeganError
+from .load import UNIVERSAL, load_any_generator, resolve_device, save_generator
+from .losses import HIFIGAN_LOSS_WEIGHTS, adversarial_loss, discriminator_loss, feature_matching_loss, mel_loss
+from .model import HiFiGANGenerator, MultiPeriodDiscriminator, MultiScaleDiscriminator, hifigan_config
 
 if TYPE_CHECKING:
-    from .convert import LoadedModel
+    from ...convert import LoadedModel
 
 log = logging.getLogger(__name__)
 
@@ -415,7 +413,7 @@ def reconstruct_speaker(loaded: LoadedModel, dataset: Dataset, speaker: str, utt
     float16 [n_mels, total_frames] in the layout of the dataset's features; frames of other
     utterances stay 0. The VAE-GAN keeps the frame count, so the input stays aligned with the audio.
     """
-    from .convert import convert_features  # imports plotting: only when fine-tuning
+    from ...convert import convert_features  # imports plotting: only when fine-tuning
 
     out = np.zeros(dataset.feature_array(speaker).shape, dtype=np.float16)
     for u in utts:
@@ -434,7 +432,7 @@ def write_finetune_mels(
     run_dir: Path, dataset: Dataset, model_dir: Path, utts: list[UtteranceRef], device: str,
 ) -> dict:
     """Write RUN_DIR/finetune_mels/<SPK>.npy for the speakers of `utts`, then source.json; returns its record."""
-    from .convert import load_model
+    from ...convert import load_model
 
     loaded = load_model(model_dir, device)
     folder = run_dir / FINETUNE_DIR
@@ -603,7 +601,7 @@ def fit(state: VocoderTrainState, data: VocoderData, run_dir: Path, progress: bo
     """Train up to `state.cfg.steps`, logging and checkpointing; returns the newest checkpoint.
 
     `on_step(state)` is called on every rank after every step."""
-    from .progress import progress_bar
+    from ...progress import progress_bar
 
     cfg = state.cfg
     steps_per_epoch = max(1, math.ceil(len(data.train) / cfg.batch_size))

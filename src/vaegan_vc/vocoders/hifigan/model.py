@@ -1,4 +1,5 @@
-"""HiFi-GAN (Kong et al., 2020): generator, multi-period and multi-scale discriminators, losses."""
+"""HiFi-GAN (Kong et al., 2020): generator configs and presets, generator, multi-period and
+multi-scale discriminators (the losses are in losses.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from torch import Tensor, nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm, weight_norm
 
-from ..config import JsonConfig
-from ..errors import VaeganError
+from ...config import JsonConfig
+from ...errors import VaeganError
 
 LRELU_SLOPE = 0.1
 
@@ -325,33 +326,3 @@ class MultiScaleDiscriminator(nn.Module):
             logits.append(out)
             fmaps.append(fmap)
         return logits, fmaps
-
-
-# ----------------------------------------------------------------------------- losses
-
-# The paper's weights: λ_fm = 2, λ_mel = 45 (Kong et al., 2020, eq. 6).
-HIFIGAN_LOSS_WEIGHTS: dict[str, float] = {"adv": 1.0, "fm": 2.0, "mel": 45.0}
-
-
-def discriminator_loss(real_logits: list[Tensor], fake_logits: list[Tensor]) -> Tensor:
-    """LSGAN: Σ_k E[(D_k(x) − 1)²] + E[D_k(G(s))²]."""
-    return sum(torch.mean((1 - r) ** 2) + torch.mean(f**2) for r, f in zip(real_logits, fake_logits))
-
-
-def adversarial_loss(fake_logits: list[Tensor]) -> Tensor:
-    """LSGAN for the generator: Σ_k E[(D_k(G(s)) − 1)²]."""
-    return sum(torch.mean((1 - f) ** 2) for f in fake_logits)
-
-
-def feature_matching_loss(real_fmaps: list[list[Tensor]], fake_fmaps: list[list[Tensor]]) -> Tensor:
-    """Σ over sub-discriminators and layers of the mean L1 between real and fake feature maps."""
-    return sum(
-        torch.mean(torch.abs(r.detach() - f))
-        for real, fake in zip(real_fmaps, fake_fmaps)
-        for r, f in zip(real, fake)
-    )
-
-
-def mel_loss(log_mel_real: Tensor, log_mel_fake: Tensor) -> Tensor:
-    """L1 between log mels [B, n_mels, T] (the caller computes both with the one mel function)."""
-    return F.l1_loss(log_mel_fake, log_mel_real)

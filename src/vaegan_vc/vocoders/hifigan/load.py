@@ -10,18 +10,18 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from .audio import denormalize
-from . import devices
-from .checkpoint import (
+from ...audio import denormalize
+from ... import devices
+from ...checkpoint import (
     CONFIG_FILE, MODEL_FILE, load_state_dict_strict, load_tensors, read_json, resolve_model_dir,
     save_tensors, verify_sha256, write_json,
 )
-from .config import FORMAT_VERSION, FeatureConfig, feature_preset
-from .errors import VaeganError
-from .models.hifigan import (
+from ...config import FORMAT_VERSION, FeatureConfig, feature_preset
+from ...errors import VaeganError
+from .model import (
     HIFIGAN_CONFIGS, HiFiGANConfig, HiFiGANGenerator, receptive_field_frames,
 )
-from .vocoders import Vocoder
+from ..base import Vocoder
 
 log = logging.getLogger(__name__)
 

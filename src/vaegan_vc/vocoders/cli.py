@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .cli_types import positive_int
+from ..cli_types import positive_int
 
-# The generator configs of models/hifigan.py, spelled out so that building the parser needs no torch.
+# The generator configs of vocoders/hifigan/model.py, spelled out so that building the parser needs no torch.
 CONFIG_NAMES = ("v1", "v2", "v3", "tiny")
 
 
@@ -46,14 +46,14 @@ def add_vocoder_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .vocoder_train import train_vocoder  # torch and tensorboard load only when a command runs
+    from .hifigan.train import train_vocoder  # torch and tensorboard load only when a command runs
 
     folder = train_vocoder(
         args.dataset_dir, args.run_dir, config=args.config, init=args.init, finetune_from=args.finetune_from,
         steps=args.steps, batch_size=args.batch_size, segment_size=args.segment_size, device=args.device,
         checkpoint_every=args.checkpoint_every, force=args.force,
     )
-    from .distributed import from_environment
+    from ..distributed import from_environment
 
     if from_environment().main:  # under torchrun, one line from rank 0
         print(f"vocoder checkpoint: {folder}")
