@@ -200,7 +200,7 @@ class Streamer:
         if float(np.sqrt(np.mean((window - window.mean()) ** 2))) < SILENCE_RMS:
             self._target_f0(window, begin)  # keeps the F0 bookkeeping moving
             return None
-        rms = self.level.rms(block)
+        rms = self.level.rms(window)  # before any active frame: the window's own level
         scaled = window * (TARGET_RMS / rms)
         feats = mel_features(scaled, self.loaded.features)
         f0 = self._target_f0(scaled, begin)
