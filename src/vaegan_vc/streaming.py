@@ -116,6 +116,8 @@ def _sola_offset(piece: np.ndarray, tail: np.ndarray, search: int) -> int:
     """The shift o in [0, 2·search] where piece[o : o + len(tail)] best matches `tail` (normalised
     cross-correlation)."""
     n = len(tail)
+    if float(tail @ tail) < 1e-12:  # after silence there is nothing to line up with
+        return search
     best, best_score = search, -np.inf
     for o in range(0, 2 * search + 1):
         seg = piece[o : o + n]
