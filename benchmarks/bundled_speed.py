@@ -64,7 +64,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     print(environment(args.threads))
     load = load_times(args.model, args.threads, args.repeats)
-    print(f"load (fresh process, imports included): model {load['model']:.2f} s, HiFi-GAN V1 {load['vocoder']:.2f} s")
+    print(f"load (fresh process, after import torch; vaegan_vc imports included): model {load['model']:.2f} s, HiFi-GAN V1 {load['vocoder']:.2f} s")
 
     from vaegan_vc.audio import mel_features
     from vaegan_vc.convert import convert_features, load_model, source_f0

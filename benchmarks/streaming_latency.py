@@ -1,7 +1,7 @@
 """Streaming conversion on 60 s of speech: the latency budget, compute per step, and closeness to offline.
 
     .venv/bin/python benchmarks/streaming_latency.py [--model vcc2016] [--runtime torch onnx] [--threads 2]
-        [--block-ms 116] [--lookahead 6] [--vocoder-context 8]
+        [--block-ms 93] [--lookahead 5] [--vocoder-context 2]
 
 latency = block + lookahead (which holds the SOLA search and cross-fade) + compute (99th percentile
 of a step). An underrun is a step that took longer than a block. Closeness: the streamed and the
@@ -39,9 +39,9 @@ def main() -> None:
     parser.add_argument("--runtime", nargs="+", default=["torch", "onnx"], choices=["torch", "onnx"])
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--block-ms", type=float, default=116.0)
-    parser.add_argument("--lookahead", type=int, default=6, help="frames")
-    parser.add_argument("--vocoder-context", type=int, default=8, help="frames")
+    parser.add_argument("--block-ms", type=float, default=93.0)
+    parser.add_argument("--lookahead", type=int, default=5, help="frames")
+    parser.add_argument("--vocoder-context", type=int, default=2, help="frames")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(environment(args.threads))

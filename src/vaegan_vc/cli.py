@@ -372,7 +372,7 @@ def _add_convert(sub) -> None:
     p.add_argument("--stream", action="store_true",
                    help="run one file through the streaming path at real-time pace and report the latency")
     p.add_argument("--no-pace", action="store_true", help="with --stream: feed the blocks as fast as they convert")
-    p.add_argument("--block-ms", type=positive_float, default=116.0, help="with --stream: audio per step (default: 116 ms)")
+    p.add_argument("--block-ms", type=positive_float, default=93.0, help="with --stream: audio per step (default: 93 ms)")
     p.add_argument("--force", action="store_true", help="write into an existing OUT_DIR")
     p.set_defaults(func=cmd_convert)
 
@@ -380,7 +380,7 @@ def _add_convert(sub) -> None:
     lv.add_argument("model", nargs="?", help="bundled model name, model folder, or ONNX export with --runtime onnx (default: the bundled vcc2016)")
     lv.add_argument("--target", required=True, help="target voice")
     lv.add_argument("--pitch-shift", type=finite_float, default=0.0, metavar="SEMITONES", help="transpose the output (±24)")
-    lv.add_argument("--block-ms", type=positive_float, default=116.0, help="audio per step (default: 116 ms)")
+    lv.add_argument("--block-ms", type=positive_float, default=93.0, help="audio per step (default: 93 ms)")
     lv.add_argument("--vocoder", default="auto", help="auto (default), griffin-lim or hifigan")
     lv.add_argument("--runtime", choices=["torch", "onnx"], default="torch", help="default: torch")
     lv.add_argument("--input-device", help="PortAudio input device (name or index; default: the system's)")
