@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,17 +12,12 @@ from pathlib import Path
 import pytest
 
 from conftest import tiny_config
+from web_server import free_port
 from vaegan_vc import checkpoint as ckpt
 from vaegan_vc.train import FitOptions, fit, read_metrics
 
 pytestmark = pytest.mark.slow
 WORKER = Path(__file__).with_name("ddp_worker.py")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_torchrun_two_processes_then_resume_alone(dataset_dir, tmp_path):

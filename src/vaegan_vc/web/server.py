@@ -13,7 +13,6 @@ Every refusal is JSON `{"error": "…"}` with a 4xx status (503 when busy), neve
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import logging
 import math
@@ -28,7 +27,7 @@ from starlette.staticfiles import StaticFiles
 
 from ..api import VoiceConverter, as_mono
 from ..errors import VaeganError
-from ..media import mel_png, wav_bytes
+from ..media import mel_data_uri, wav_data_uri
 from ..pitch import MAX_SHIFT
 from .pool import Busy, ConversionPool
 from .uploads import Limits, UploadRefused, decode_upload
@@ -36,14 +35,11 @@ from .uploads import Limits, UploadRefused, decode_upload
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+DRAIN_FACTOR = 4
 
 
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
-
-
-def _data_uri(kind: str, data: bytes) -> str:
-    return f"data:{kind};base64," + base64.b64encode(data).decode()
 
 
 class ConvertService:
@@ -72,16 +68,23 @@ class ConvertService:
         return target, shift
 
     async def read_body(self, request: Request) -> bytes:
-        """The request body, refused with 413 as soon as it passes the size limit."""
+        """The request body, refused with 413 past the size limit. An over-size body is read on and
+        discarded (up to DRAIN_FACTOR × the limit, never kept) so that the client gets the answer
+        instead of a connection reset while it is still sending."""
         declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > self.limits.max_bytes:
-            raise UploadRefused(413, f"the upload is larger than this server's limit of {self.limits.max_bytes / 2**20:g} MB")
+        too_big = bool(declared and declared.isdigit() and int(declared) > self.limits.max_bytes)
         chunks, size = [], 0
         async for chunk in request.stream():
             size += len(chunk)
-            if size > self.limits.max_bytes:
-                raise UploadRefused(413, f"the upload is larger than this server's limit of {self.limits.max_bytes / 2**20:g} MB")
+            too_big = too_big or size > self.limits.max_bytes
+            if too_big:
+                chunks.clear()
+                if size > DRAIN_FACTOR * self.limits.max_bytes:
+                    break
+                continue
             chunks.append(chunk)
+        if too_big:
+            raise UploadRefused(413, f"the upload is larger than this server's limit of {self.limits.max_bytes / 2**20:g} MB")
         return b"".join(chunks)
 
     def convert(self, data: bytes, target: str, shift: float) -> dict:
@@ -98,9 +101,9 @@ class ConvertService:
         return {
             "target": target, "pitch_shift": shift, "sample_rate": out_sr,
             "input_seconds": round(len(mono) / sr, 3), "output_seconds": round(len(out) / out_sr, 3),
-            "audio": _data_uri("audio/wav", wav_bytes(out, out_sr)),
-            "source_spectrogram": _data_uri("image/png", mel_png(source_at_model_rate, features, "original")),
-            "converted_spectrogram": _data_uri("image/png", mel_png(out, features, f"converted → {target}")),
+            "audio": wav_data_uri(out, out_sr),
+            "source_spectrogram": mel_data_uri(source_at_model_rate, features, "original"),
+            "converted_spectrogram": mel_data_uri(out, features, f"converted → {target}"),
             "seconds": round(time.perf_counter() - start, 3),
         }
 
