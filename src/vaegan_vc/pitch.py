@@ -23,8 +23,12 @@ MAX_SHIFT = 24.0  # semitones either way
 TRACKER = "pyworld-dio-stonemask"
 
 
-def extract_f0(wav: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
+def extract_f0(wav: np.ndarray, cfg: FeatureConfig, method: str = "dio") -> np.ndarray:
     """Waveform [N] at cfg.sample_rate → F0 in Hz, float32 [N // hop], 0 where unvoiced.
+
+    `method` is WORLD's "dio" (+ StoneMask; ~100× real time, what `prepare` and `convert` use) or
+    "harvest" (~4× real time, far fewer octave errors on sustained instrument notes, where DIO often
+    locks onto a subharmonic near the floor; what `evaluate --music` judges pitch with).
 
     DIO's frame i is centred on sample i·hop; our mel frame t on t·hop + hop/2. Half a hop
     (6 ms with the hifigan preset) is below the tracker's own time resolution, so frames are
@@ -34,14 +38,19 @@ def extract_f0(wav: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
         warnings.simplefilter("ignore")  # pyworld 0.3.5 imports the deprecated pkg_resources
         import pyworld
 
+    if method not in ("dio", "harvest"):
+        raise VaeganError(f"unknown F0 method {method!r} (dio or harvest)")
     frames = len(wav) // cfg.hop_length
     if frames == 0:
         return np.zeros(0, dtype=np.float32)
     x = np.ascontiguousarray(wav, dtype=np.float64)
     period = 1000.0 * cfg.hop_length / cfg.sample_rate
-    # speed=2 lets DIO analyse a 2x-decimated signal: ~3x faster, and F0 stays far below Nyquist.
-    f0, times = pyworld.dio(x, cfg.sample_rate, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL, frame_period=period, speed=2)
-    f0 = pyworld.stonemask(x, f0, times, cfg.sample_rate)
+    if method == "harvest":
+        f0, _ = pyworld.harvest(x, cfg.sample_rate, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL, frame_period=period)
+    else:
+        # speed=2 lets DIO analyse a 2x-decimated signal: ~3x faster, and F0 stays far below Nyquist.
+        f0, times = pyworld.dio(x, cfg.sample_rate, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL, frame_period=period, speed=2)
+        f0 = pyworld.stonemask(x, f0, times, cfg.sample_rate)
     out = np.zeros(frames, dtype=np.float32)
     n = min(frames, len(f0))
     out[:n] = f0[:n]
