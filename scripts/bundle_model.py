@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 
 from vaegan_vc import checkpoint as ckpt
+
+from vaegan_vc.io import sha256_file
 from vaegan_vc.bundled import PRETRAINED_DIR, REGISTRY_FILE
 from vaegan_vc.convert import load_model
 
@@ -37,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     registry = json.loads(path.read_text()) if path.is_file() else {}
     registry[args.name] = {
         "folder": args.name, "speakers": loaded.speakers, "features": loaded.features.name, "licence": args.licence,
-        "description": args.description, "sha256": {f: ckpt.sha256_file(folder / f) for f in files},
+        "description": args.description, "sha256": {f: sha256_file(folder / f) for f in files},
     }
     path.write_text(json.dumps(registry, indent=2) + "\n")
     size = sum((folder / f).stat().st_size for f in files) / 2**20

@@ -8,6 +8,7 @@ import torch
 from conftest import vcc_file
 from vaegan_vc import bundled
 from vaegan_vc import checkpoint as ckpt
+from vaegan_vc.io import sha256_file
 from vaegan_vc.audio import load_audio, mel_features
 from vaegan_vc.cli import main
 from vaegan_vc.convert import convert_features, load_model
@@ -21,7 +22,7 @@ def fake_package(tiny_run, tmp_path, monkeypatch):
     assert main(["export", str(tiny_run), str(root / "demo"), "--fp16"]) == 0
     files = [ckpt.MODEL_FILE, ckpt.CONFIG_FILE]
     entry = {"folder": "demo", "speakers": ["SF1", "TM1"], "features": "seed", "licence": "CC BY 4.0 (data)",
-             "description": "test model", "sha256": {f: ckpt.sha256_file(root / "demo" / f) for f in files}}
+             "description": "test model", "sha256": {f: sha256_file(root / "demo" / f) for f in files}}
     (root / "registry.json").write_text(json.dumps({"demo": entry}))
     monkeypatch.setattr(bundled, "PRETRAINED_DIR", root)
     return root

@@ -28,7 +28,7 @@ def test_smoke_prepare_train_convert(vcc_src, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "resuming" in r.stderr and "trained to step 4" in r.stdout
     r = run("train", ds, runs, "--batch-size", "3")
-    assert r.returncode == 1 and "different settings" in r.stderr
+    assert r.returncode == 1 and "other settings" in r.stderr
 
     test_ids = {json.loads(line)["utt_id"] for line in (ds / "manifest.jsonl").read_text().splitlines() if '"test"' in line}
     held_out = vcc_file("SF1", sorted(test_ids)[0])

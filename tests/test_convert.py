@@ -10,6 +10,7 @@ import torch
 
 from conftest import vcc_file
 from vaegan_vc import checkpoint as ckpt
+from vaegan_vc.io import sha256_file
 from vaegan_vc.audio import load_audio, mel_features
 from vaegan_vc.config import feature_preset
 from vaegan_vc.convert import convert_features, convert_path, convert_wav, load_model
@@ -72,7 +73,7 @@ def test_wrong_keys_are_refused(tiny_run, tmp_path):
     tensors["generators.XX.extra"] = torch.zeros(1)
     ckpt.save_tensors(folder / ckpt.MODEL_FILE, tensors)
     config = json.loads((folder / ckpt.CONFIG_FILE).read_text())
-    config["weights_sha256"] = ckpt.sha256_file(folder / ckpt.MODEL_FILE)  # an edit that re-signs the file
+    config["weights_sha256"] = sha256_file(folder / ckpt.MODEL_FILE)  # an edit that re-signs the file
     (folder / ckpt.CONFIG_FILE).write_text(json.dumps(config))
     with pytest.raises(VaeganError, match="do not match the model.*unexpected"):
         load_model(folder)

@@ -214,12 +214,12 @@ def test_download_resumes_a_partial_file_with_range(tmp_path, server, vcc_url):
     full = (server.root / "vcc2016_training.zip").read_bytes()
     target = tmp_path / "dl" / "vcc2016_training.zip"
     target.parent.mkdir()
-    target.with_name("vcc2016_training.zip.part").write_bytes(full[:1000])
+    target.with_name(".vcc2016_training.zip.partial").write_bytes(full[:1000])
     record = download(vcc_url, target, progress=False)
     assert server.requests == [("vcc2016_training.zip", "bytes=1000-")]
     assert target.read_bytes() == full
     assert record["sha256"] == hashlib.sha256(full).hexdigest()
-    assert not target.with_name("vcc2016_training.zip.part").exists()
+    assert not target.with_name(".vcc2016_training.zip.partial").exists()
 
 
 def test_network_failure_is_resumable_by_running_again(tmp_path, server, vcc_url):
@@ -227,7 +227,7 @@ def test_network_failure_is_resumable_by_running_again(tmp_path, server, vcc_url
     dest = tmp_path / "vcc"
     with pytest.raises(VaeganError, match=f"{vcc_url}.*run the same command again to resume"):
         fetch("vcc2016", dest, source=vcc_url, progress=False)
-    part = dest / corpora.DOWNLOADS / "vcc2016_training.zip.part"
+    part = dest / corpora.DOWNLOADS / ".vcc2016_training.zip.partial"
     assert part.stat().st_size == 700 and not (dest / "corpus.json").exists()
     fetch("vcc2016", dest, source=vcc_url, progress=False)  # no --force needed: unfinished, so resumed
     assert server.requests[-1] == ("vcc2016_training.zip", "bytes=700-")

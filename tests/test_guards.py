@@ -9,6 +9,7 @@ import pytest
 
 from conftest import copy_speaker, tiny_config, vcc_file
 from vaegan_vc import checkpoint as ckpt
+from vaegan_vc.runs import run_lock
 from vaegan_vc.cli import main
 from vaegan_vc.train import FitOptions, fit
 
@@ -103,7 +104,7 @@ def test_torn_metrics_line_does_not_block_resume(dataset_dir, tmp_path, caplog):
 
 def test_a_second_training_process_on_one_run_folder_is_refused(dataset_dir, tmp_path, capsys):
     run = tmp_path / "run"
-    with ckpt.run_lock(run):  # as if another `train` were running on it
+    with run_lock(run):  # as if another `train` were running on it
         assert main(["train", str(dataset_dir), str(run), "--model", "tiny", "--steps", "2", "--batch-size", "2",
                      "--crop-frames", "32", "--no-tensorboard"]) == 1
         err = capsys.readouterr().err

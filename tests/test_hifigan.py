@@ -19,7 +19,8 @@ from vaegan_vc import convert
 from vaegan_vc.vocoders.hifigan import load as hifigan_vocoder
 from vaegan_vc.audio import load_audio, mel_features
 from vaegan_vc.checkpoint import save_model
-from vaegan_vc.config import FORMAT_VERSION, FeatureConfig, feature_preset, model_preset
+from vaegan_vc.config import FeatureConfig, feature_preset, model_preset
+from vaegan_vc.io import FORMAT_VERSIONS
 from vaegan_vc.data.dataset import Dataset
 from vaegan_vc.errors import VaeganError
 from vaegan_vc.vocoders.hifigan.load import HiFiGANVocoder, load_hifigan, save_generator
@@ -88,7 +89,7 @@ def make_dataset(folder: Path, features: FeatureConfig = HIFI, per_speaker: int 
         np.save(folder / "audio" / f"{spk}.npy", np.concatenate(pcm_all))
         speakers[spk] = {"utterances": per_speaker}
     (folder / "manifest.jsonl").write_text("".join(json.dumps(row) + "\n" for row in manifest))
-    info = {"format_version": FORMAT_VERSION, "features": features.to_dict(), "speakers": speakers}
+    info = {"format_version": FORMAT_VERSIONS["model"], "features": features.to_dict(), "speakers": speakers}
     (folder / "dataset.json").write_text(json.dumps(info))
     return folder
 
@@ -264,16 +265,20 @@ def _tensors(folder: Path) -> dict[str, torch.Tensor]:
 
 def test_training_resumes_exactly(tmp_path):
     data = make_dataset(tmp_path / "data")
-    straight = train_vocoder(data, tmp_path / "a", steps=4, checkpoint_every=2, keep_checkpoints=1, **TINY)
-    train_vocoder(data, tmp_path / "b", steps=2, checkpoint_every=2, **TINY)
-    resumed = train_vocoder(data, tmp_path / "b", steps=4, checkpoint_every=2, **TINY)
+    straight = train_vocoder(data, tmp_path / "a", steps=4, checkpoint_every=2, keep_checkpoints=1, log_every=1, **TINY)
+    train_vocoder(data, tmp_path / "b", steps=2, checkpoint_every=2, log_every=1, **TINY)
+    resumed = train_vocoder(data, tmp_path / "b", steps=4, checkpoint_every=2, log_every=1, **TINY)
     assert straight.name == resumed.name == "step_00000004"
     assert [p.name for p in straight.parent.iterdir()] == ["step_00000004"]  # keep_checkpoints=1
     a, b = _tensors(straight), _tensors(resumed)
     assert a.keys() == b.keys()
     for key in a:
         assert torch.equal(a[key], b[key]), key
-    assert list((tmp_path / "a" / "tensorboard").iterdir())
+    assert list((tmp_path / "a" / "tb").iterdir()) and (tmp_path / "a" / "plots" / "losses.png").is_file()
+    # the same log as the VAE-GAN's: one row per step and per validation, identical after a resume
+    rows = [json.loads(line) for line in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
+    assert [(r["step"], r["split"]) for r in rows] == [(1, "train"), (2, "train"), (2, "val"), (3, "train"), (4, "train"), (4, "val")]
+    assert (tmp_path / "a" / "metrics.jsonl").read_text() == (tmp_path / "b" / "metrics.jsonl").read_text()
     vocoder = load_vocoder("hifigan", HIFI, checkpoint=tmp_path / "a")  # a run folder → newest checkpoint
     assert vocoder(torch.rand(1, HIFI.n_mels, 5)).shape == (1, 5 * 256)
 
@@ -365,7 +370,7 @@ def test_finetuning_trains_on_vaegan_reconstructions_and_resumes(tmp_path, monke
     assert resumed.name == "step_00000003"
     assert load_vocoder("hifigan", HIFI, checkpoint=run)(torch.rand(1, HIFI.n_mels, 5)).shape == (1, 5 * 256)
     for other in (None, make_vaegan(tmp_path / "vae2")):
-        with pytest.raises(VaeganError, match=r"other settings \(finetune_from\).*--force"):
+        with pytest.raises(VaeganError, match=r"other settings \(train.finetune_from\).*--force"):
             train_vocoder(data, run, finetune_from=other, steps=3, checkpoint_every=2, **TINY)
 
 

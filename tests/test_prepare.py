@@ -115,6 +115,6 @@ def test_existing_output_needs_force(tmp_path, vcc_src):
 
 def test_unfinished_dataset_is_refused(tmp_path):
     (tmp_path / "ds").mkdir()
-    (tmp_path / "ds.partial").mkdir()
+    (tmp_path / ".ds.partial").mkdir()
     with pytest.raises(VaeganError, match="dataset.json missing.*unfinished"):
         Dataset(tmp_path / "ds")

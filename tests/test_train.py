@@ -55,7 +55,7 @@ def test_resume_after_kill_ignores_partial_checkpoint(dataset_dir, tmp_path):
     run = tmp_path / "run"
     fit(dataset_dir, run, "tiny", tiny_config(steps=2, checkpoint_every=2), options=OPTS)
     # A checkpoint half-written when the process died must never be taken for a complete one.
-    partial = run / "checkpoints" / "step_00000003.partial"
+    partial = run / "checkpoints" / ".step_00000003.partial"
     partial.mkdir()
     (partial / ckpt.MODEL_FILE).write_bytes(b"half")
     state = fit(dataset_dir, run, "tiny", cfg, options=OPTS)
@@ -80,8 +80,30 @@ def test_nan_stops_training_and_keeps_last_checkpoint(dataset_dir, tmp_path, mon
 def test_changed_settings_are_refused_on_resume(tiny_run, dataset_dir, tmp_path):
     run = tmp_path / "copy"
     shutil.copytree(tiny_run, run)
-    with pytest.raises(VaeganError, match="different settings.*batch_size"):
+    with pytest.raises(VaeganError, match=r"other settings \(train.batch_size\).*--force"):
         fit(dataset_dir, run, "tiny", tiny_config(batch_size=3), options=OPTS)
+    assert (run / "checkpoints").is_dir()  # refused: nothing touched
+
+
+def test_force_starts_a_changed_run_over_and_keeps_other_files(tiny_run, dataset_dir, tmp_path):
+    run = tmp_path / "copy"
+    shutil.copytree(tiny_run, run)
+    (run / "notes.txt").write_text("mine")
+    old_rows = len((run / "metrics.jsonl").read_text().splitlines())
+    state = fit(dataset_dir, run, "tiny", tiny_config(batch_size=3, steps=1, checkpoint_every=1),
+                options=FitOptions(device="cpu", progress=False, log_every=1, tensorboard=False, force=True))
+    assert state.step == 1  # from scratch, not resumed
+    assert [p.name for p in ckpt.list_checkpoints(run)] == ["step_00000001"]
+    assert json.loads((run / "run.json").read_text())["train"]["batch_size"] == 3
+    assert len((run / "metrics.jsonl").read_text().splitlines()) < old_rows and (run / "notes.txt").read_text() == "mine"
+
+
+def test_a_folder_with_other_files_is_not_trained_into_without_force(dataset_dir, tmp_path):
+    run = tmp_path / "busy"
+    run.mkdir()
+    (run / "thesis.tex").write_text("x")
+    with pytest.raises(VaeganError, match="not a run folder; use --force"):
+        fit(dataset_dir, run, "tiny", tiny_config(steps=1), options=OPTS)
 
 
 def test_one_speaker_and_bad_crop(dataset_dir, tmp_path):

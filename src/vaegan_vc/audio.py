@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import FeatureConfig
-from .atomic import atomic_path
+from .io import atomic_path
 from .errors import VaeganError
 
 log = logging.getLogger(__name__)

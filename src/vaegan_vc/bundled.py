@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .checkpoint import verify_sha256
+from .io import verify_sha256
 from .errors import VaeganError
 
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"

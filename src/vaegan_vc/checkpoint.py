@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import hashlib
-import json
 import logging
 import os
 import re
 import shutil
-import socket
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +13,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .config import FORMAT_VERSION, FeatureConfig, ModelConfig
-from .atomic import atomic_path, write_text
+from .config import FeatureConfig, ModelConfig
+from .io import FORMAT_VERSIONS, atomic_path, check_format, read_json, sha256_file, verify_sha256, write_json
 from .errors import VaeganError
 
 log = logging.getLogger(__name__)
@@ -32,83 +26,13 @@ STATE_META_FILE = "state.json"
 MODEL_KIND = "vaegan-vc"
 
 
-# ----------------------------------------------------------------------------- atomic writes
-
-
-def refuse_to_overwrite(folder: Path, force: bool) -> None:
-    """Nothing is overwritten without --force: a non-empty output folder is an error. The folder
-    must also be writable, which is checked now rather than after the work."""
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise VaeganError(f"{folder}: is a file, not a folder")
-    if folder.exists() and any(folder.iterdir()) and not force:
-        raise VaeganError(f"{folder}: already exists; use --force to overwrite")
-    check_writable(folder)
-
-
-def check_writable(folder: Path) -> None:
-    """Refuse an output folder that cannot be written (read-only, a file in the way, no permission)."""
-    folder = Path(folder)
-    parent = folder if folder.exists() else next((p for p in folder.parents if p.exists()), Path("."))
-    if not parent.is_dir():
-        raise VaeganError(f"{parent}: is a file, so {folder} cannot be created")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise VaeganError(f"{parent}: not writable (read-only or no permission)")
-
-
-def refuse_overlap(output: Path, inputs: dict[str, Path | None]) -> None:
-    """An output folder must not be, contain or lie inside an input: --force would delete the input.
-
-    inputs: {what it is: path}; None entries are skipped.
-    """
-    out = Path(output).resolve()
-    for what, path in inputs.items():
-        if path is None:
-            continue
-        src = Path(path).resolve()
-        if out == src or src.is_relative_to(out) or out.is_relative_to(src):
-            relation = "is" if out == src else "contains" if src.is_relative_to(out) else "lies inside"
-            raise VaeganError(f"{output}: the output folder {relation} the {what} ({path}); choose an output folder apart from it")
-
-
-def copy_file_atomic(src: Path, dst: Path) -> None:
-    """Copy under a temporary name, then rename: a full disk never leaves a truncated `dst`."""
-    with atomic_path(dst) as tmp:
-        shutil.copy2(src, tmp)
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically (temp file + rename)."""
-    write_text(path, json.dumps(data, indent=2) + "\n")
-
-
-def read_json(path: Path, what: str) -> Any:
-    try:
-        return json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise VaeganError(f"{path}: {what} not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise VaeganError(f"{path}: corrupted {what} ({exc})") from None
+# ----------------------------------------------------------------------------- tensors
 
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
     """safetensors file written atomically; tensors are made contiguous CPU copies."""
     with atomic_path(path) as tmp:
         save_file({k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}, str(tmp))
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def verify_sha256(path: Path, expected: str) -> None:
-    actual = sha256_file(path)
-    if actual != expected:
-        raise VaeganError(f"{path}: checksum mismatch (sha256 {actual[:16]}…, expected {expected[:16]}…); the file is damaged or was altered")
 
 
 def load_tensors(path: Path, what: str) -> dict[str, torch.Tensor]:
@@ -127,7 +51,7 @@ def model_config_dict(model_cfg: ModelConfig, features: FeatureConfig, speakers:
                       f0_stats: dict[str, dict[str, float]] | None = None) -> dict:
     data = {
         "kind": MODEL_KIND,
-        "format_version": FORMAT_VERSION,
+        "format_version": FORMAT_VERSIONS["model"],
         "model": model_cfg.to_dict(),
         "features": features.to_dict(),
         "speakers": list(speakers),
@@ -171,11 +95,7 @@ def read_model_config(folder: Path) -> tuple[ModelConfig, FeatureConfig, list[st
     data = read_json(folder / CONFIG_FILE, "model config")
     if not isinstance(data, dict) or data.get("kind") != MODEL_KIND:
         raise VaeganError(f"{folder / CONFIG_FILE}: not a vaegan-vc model config")
-    if data.get("format_version") != FORMAT_VERSION:
-        raise VaeganError(
-            f"{folder / CONFIG_FILE}: format version {data.get('format_version')} "
-            f"(this vaegan-vc reads version {FORMAT_VERSION})"
-        )
+    check_format(data, "model", folder / CONFIG_FILE)
     try:
         return (
             ModelConfig.from_dict(data["model"]),
@@ -271,39 +191,3 @@ def resolve_model_dir(path: Path, what: str = "model") -> Path:
     if not path.exists():
         raise VaeganError(f"{path}: no such {what} or run folder")
     raise VaeganError(f"{path}: neither a {what} folder ({MODEL_FILE} + {CONFIG_FILE}) nor a run folder with checkpoints")
-
-
-# ----------------------------------------------------------------------------- run-folder lock
-
-LOCK_FILE = ".lock"
-
-
-@contextlib.contextmanager
-def run_lock(run_dir: Path):
-    """Hold RUN_DIR/.lock (an fcntl flock) while a run trains in it; a second process is refused.
-
-    The kernel drops the lock when its process dies, so a killed run never leaves a stale lock;
-    the file only tells who holds it.
-    """
-    run_dir = Path(run_dir)
-    created = not run_dir.exists()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    path = run_dir / LOCK_FILE
-    handle = open(path, "a+")
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise VaeganError(f"{run_dir}: a training run is already using this folder ({holder}); wait for it or stop it") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} on {socket.gethostname()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
-        handle.flush()
-        yield
-    finally:
-        handle.close()
-        # A run refused before it wrote anything leaves no folder behind.
-        if created and [p.name for p in run_dir.iterdir()] == [LOCK_FILE]:
-            shutil.rmtree(run_dir, ignore_errors=True)

@@ -4,19 +4,19 @@ train a VAE-GAN on them, convert any recording into one of their voices, and sco
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import sys
 from pathlib import Path
 
 from . import __version__
 from .cli_types import finite_float, fraction, non_negative_float, non_negative_int, positive_float, positive_int
-from .config import MODEL_PRESETS
+from .config import MODEL_PRESETS, train_defaults
 from .errors import VaeganError
 
 log = logging.getLogger("vaegan_vc")
 
 LOSS_FLAGS = ("gan", "kl", "recon", "cycle_kl", "cycle", "latent", "fm")
+TRAIN_FLAGS = ("steps", "batch_size", "lr", "seed", "checkpoint_every", "keep_checkpoints", "crop_frames")
 
 
 def _speaker_list(text: str) -> list[str]:
@@ -89,36 +89,15 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- train
 
 
-def _train_config(args: argparse.Namespace, model: str):
-    """Flags given on the command line over the stored run's settings (resume) over defaults."""
-    from .checkpoint import read_json
-    from .config import TrainConfig, model_preset, train_defaults
-    from .train import RUN_FILE
-
-    base = train_defaults(model_preset(model, 1).family)
-    if (args.run_dir / RUN_FILE).exists():
-        base = TrainConfig.from_dict(read_json(args.run_dir / RUN_FILE, "run description")["train"])
-    changes = {name: getattr(args, name) for name in
-               ("steps", "batch_size", "lr", "seed", "checkpoint_every", "keep_checkpoints", "crop_frames")
-               if getattr(args, name) is not None}
-    weights = dict(base.loss_weights)
-    weights.update({k: getattr(args, f"{k}_weight") for k in LOSS_FLAGS if getattr(args, f"{k}_weight") is not None})
-    return dataclasses.replace(base, **changes, loss_weights=weights)
-
-
 def cmd_train(args: argparse.Namespace) -> int:
-    from .checkpoint import read_json
-    from .train import RUN_FILE, FitOptions, fit
+    from .train import FitOptions, fit, resume_settings
 
-    model, speakers = args.model, args.speakers
-    if (args.run_dir / RUN_FILE).exists():  # resume: the stored run decides what was not given
-        stored = read_json(args.run_dir / RUN_FILE, "run description")
-        model = model or stored["model"]["name"]
-        speakers = speakers or stored["speakers"]
-    model = model or "fast"
+    given = {name: getattr(args, name) for name in TRAIN_FLAGS if getattr(args, name) is not None}
+    weights = {k: getattr(args, f"{k}_weight") for k in LOSS_FLAGS if getattr(args, f"{k}_weight") is not None}
+    model, speakers, cfg = resume_settings(args.run_dir, args.model, args.speakers, given, weights)
     state = fit(
-        args.dataset_dir, args.run_dir, model, _train_config(args, model), speakers,
-        FitOptions(device=args.device, log_every=args.log_every, tensorboard=not args.no_tensorboard),
+        args.dataset_dir, args.run_dir, model, cfg, speakers,
+        FitOptions(device=args.device, log_every=args.log_every, tensorboard=not args.no_tensorboard, force=args.force),
     )
     if state.ctx.main:
         print(f"trained to step {state.step}; model in {args.run_dir / 'checkpoints'}")
@@ -126,7 +105,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .checkpoint import CONFIG_FILE, MODEL_FILE, copy_file_atomic, refuse_overlap, refuse_to_overwrite
+    from .checkpoint import CONFIG_FILE, MODEL_FILE
+    from .io import copy_file_atomic, refuse_overlap, refuse_to_overwrite
     from .convert import load_model, model_folder
 
     src = model_folder(args.run_dir)
@@ -214,7 +194,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_convert(args: argparse.Namespace) -> int:
     from .convert import PitchOptions, check_pitch_use, convert_path, default_pitch_mode, load_model
-    from .train import resolve_device
+    from .devices import resolve_device
     from .vocoders import load_vocoder
 
     if args.runtime == "onnx":
@@ -249,7 +229,7 @@ def _stream_config(args: argparse.Namespace, hop_ms: float):
 
 def _convert_stream(args: argparse.Namespace, loaded, vocoder) -> int:
     from .api import VoiceConverter
-    from .checkpoint import refuse_to_overwrite
+    from .io import refuse_to_overwrite
     from .streaming import stream_file
 
     if not args.input.is_file():
@@ -335,19 +315,29 @@ def _add_train(sub) -> None:
                    help="seed (the paper), small, tiny (smoke runs), fast (1-D, pitch-aware, for the CPU) and its "
                         "ablations; default: fast")
     p.add_argument("--speakers", type=_speaker_list, help="train on these dataset speakers only")
-    p.add_argument("--steps", type=positive_int, help="total steps (default: 100000; fast models 8000)")
-    p.add_argument("--batch-size", type=positive_int, help="crops per speaker per step (default: 4; fast models 16)")
-    p.add_argument("--crop-frames", type=positive_int, help="crop length in frames, a multiple of the latent's downsampling (default: 128; fast models 64)")
-    p.add_argument("--lr", type=positive_float, help="Adam learning rate (default: 1e-4; fast models 2e-4)")
-    p.add_argument("--seed", type=int, help="training seed (default: 0)")
-    p.add_argument("--checkpoint-every", type=positive_int, help="steps between checkpoints, validation and plots (default: 1000; fast models 500)")
-    p.add_argument("--keep-checkpoints", type=positive_int, help="checkpoints kept (default: 3)")
+    seed, fast = train_defaults("seed"), train_defaults("fast")
+
+    def default(name: str) -> str:  # the defaults as config.py has them, never copied here
+        a, b = getattr(seed, name), getattr(fast, name)
+        return f"(default: {a})" if a == b else f"(default: {a}; fast models {b})"
+
+    p.add_argument("--steps", type=positive_int, help=f"total steps {default('steps')}")
+    p.add_argument("--batch-size", type=positive_int, help=f"crops per speaker per step {default('batch_size')}")
+    p.add_argument("--crop-frames", type=positive_int,
+                   help=f"crop length in frames, a multiple of the latent's downsampling {default('crop_frames')}")
+    p.add_argument("--lr", type=positive_float, help=f"Adam learning rate {default('lr')}")
+    p.add_argument("--seed", type=int, help=f"training seed {default('seed')}")
+    p.add_argument("--checkpoint-every", type=positive_int,
+                   help=f"steps between checkpoints, validation and plots {default('checkpoint_every')}")
+    p.add_argument("--keep-checkpoints", type=positive_int, help=f"checkpoints kept {default('keep_checkpoints')}")
     for key in LOSS_FLAGS:
         p.add_argument(f"--{key.replace('_', '-')}-weight", type=non_negative_float, help=f"weight of the '{key}' loss")
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto",
                    help="default: auto (CUDA, else Apple MPS, else the CPU)")
     p.add_argument("--log-every", type=positive_int, default=50, help="steps between logged training losses (default: 50)")
     p.add_argument("--no-tensorboard", action="store_true")
+    p.add_argument("--force", action="store_true",
+                   help="start over: delete RUN_DIR's checkpoints, logs and plots (a changed run is refused without it)")
     p.set_defaults(func=cmd_train)
 
 

@@ -9,7 +9,6 @@ from typing import Any
 
 from .errors import VaeganError
 
-FORMAT_VERSION = 1
 
 
 def _as_lists(value: Any) -> Any:

@@ -11,6 +11,8 @@ import torch
 from torch import Tensor
 
 from . import checkpoint as ckpt
+
+from .io import refuse_overlap, refuse_to_overwrite
 from .audio import check_not_silent, crossfade_add, list_audio, load_audio, loudness, mel_features, normalize_loudness, save_audio
 from .bundled import bundled_model_dir
 from .config import FeatureConfig
@@ -202,8 +204,8 @@ def convert_path(loaded: LoadedModel, input_path: Path, target: str, out_dir: Pa
             raise VaeganError(f"{input_path}: no audio files (.wav .flac .ogg .mp3)")
     else:
         raise VaeganError(f"{input_path}: no such file or folder")
-    ckpt.refuse_overlap(out_dir, {"input": input_path, "model folder": loaded.path})
-    ckpt.refuse_to_overwrite(out_dir, force)
+    refuse_overlap(out_dir, {"input": input_path, "model folder": loaded.path})
+    refuse_to_overwrite(out_dir, force)
     failures = []
     for f in progress_bar(files, desc=f"convert → {target}", unit="file", disable=not progress or len(files) == 1):
         try:

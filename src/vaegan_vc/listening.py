@@ -15,9 +15,9 @@ import numpy as np
 import soundfile as sf
 
 from .api import VoiceConverter
-from .atomic import write_text
+from .io import write_text
 from .audio import list_audio, load_audio
-from .checkpoint import refuse_to_overwrite
+from .io import refuse_to_overwrite
 from .media import mel_data_uri, wav_data_uri
 from .progress import progress_bar
 

@@ -22,14 +22,14 @@ import torch
 from torch import Tensor, nn
 
 from . import checkpoint as ckpt
-from .atomic import atomic_path
+
+from .io import FORMAT_VERSIONS, atomic_path, copy_file_atomic, sha256_file, write_json
 from .convert import LoadedModel
 from .errors import VaeganError
 
 log = logging.getLogger(__name__)
 
 ONNX_MANIFEST = "onnx.json"
-ONNX_FORMAT_VERSION = 1
 OPSET = 17
 
 
@@ -81,16 +81,16 @@ def export_onnx(loaded: LoadedModel, out_dir: Path, speakers: list[str] | None =
     for s in speakers:
         _export(GeneratorGraph(model, s), (h, f0), out_dir / f"generator_{s}.onnx", ["h", "f0", "mel"],
                 {"h": {2: "T"}, "f0": {1: "T"}, "mel": {2: "T"}})
-    manifest = {"kind": "vaegan-vc-onnx", "format_version": ONNX_FORMAT_VERSION, "opset": OPSET,
+    manifest = {"kind": "vaegan-vc-onnx", "format_version": FORMAT_VERSIONS["onnx"], "opset": OPSET,
                 "speakers": speakers, "vocoder": None}
     if vocoder is not None:
         _export(vocoder.generator, (torch.randn(1, cfg.n_mels, frames) - 5,), out_dir / "vocoder.onnx", ["mel", "wav"],
                 {"mel": {2: "T"}, "wav": {1: "N"}})
         manifest["vocoder"] = {"name": "hifigan", "context_frames": vocoder.context_frames,
                                "features": loaded.features.name}
-    ckpt.copy_file_atomic(loaded.path / ckpt.CONFIG_FILE, out_dir / ckpt.CONFIG_FILE)
+    copy_file_atomic(loaded.path / ckpt.CONFIG_FILE, out_dir / ckpt.CONFIG_FILE)
     files = ["encoder.onnx", *(f"generator_{s}.onnx" for s in speakers)] + (["vocoder.onnx"] if vocoder else [])
-    manifest["sha256"] = {f: ckpt.sha256_file(out_dir / f) for f in files}
-    ckpt.write_json(out_dir / ONNX_MANIFEST, manifest)  # last: it marks a complete ONNX folder
+    manifest["sha256"] = {f: sha256_file(out_dir / f) for f in files}
+    write_json(out_dir / ONNX_MANIFEST, manifest)  # last: it marks a complete ONNX folder
     log.info("ONNX export: %s (%d generator(s)%s)", out_dir, len(speakers), ", vocoder" if vocoder else "")
     return out_dir

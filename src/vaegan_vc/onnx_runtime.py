@@ -14,11 +14,13 @@ import torch
 from torch import Tensor
 
 from . import checkpoint as ckpt
+
+from .io import check_format, read_json, verify_sha256
 from .audio import denormalize
 from .config import FeatureConfig
 from .convert import LoadedModel
 from .errors import VaeganError
-from .onnx_export import ONNX_FORMAT_VERSION, ONNX_MANIFEST
+from .onnx_export import ONNX_MANIFEST
 from .vocoders import Vocoder
 
 
@@ -27,7 +29,7 @@ def _session(path: Path, digest: str):
 
     if not path.is_file():
         raise VaeganError(f"{path} is missing from the ONNX export")
-    ckpt.verify_sha256(path, digest)
+    verify_sha256(path, digest)
     options = ort.SessionOptions()
     options.log_severity_level = 3  # errors only
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
@@ -39,10 +41,8 @@ def read_manifest(folder: Path) -> dict:
     path = folder / ONNX_MANIFEST
     if not path.is_file():
         raise VaeganError(f"{folder}: no ONNX export here ({ONNX_MANIFEST} missing); make one with `vaegan-vc export MODEL OUT --onnx`")
-    manifest = ckpt.read_json(path, "ONNX manifest")
-    if not isinstance(manifest, dict) or manifest.get("format_version") != ONNX_FORMAT_VERSION:
-        raise VaeganError(f"{path}: ONNX export format {manifest.get('format_version') if isinstance(manifest, dict) else '?'} "
-                          f"(this vaegan-vc reads version {ONNX_FORMAT_VERSION})")
+    manifest = read_json(path, "ONNX manifest")
+    check_format(manifest, "onnx", path)
     return manifest
 
 

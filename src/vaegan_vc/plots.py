@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .atomic import atomic_path  # noqa: E402
+from .io import atomic_path  # noqa: E402
 
 
 def mel_panels_figure(panels: list[tuple[str, np.ndarray]], title: str = "") -> plt.Figure:

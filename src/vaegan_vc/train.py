@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import shutil
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,24 +18,20 @@ from .config import FeatureConfig, ModelConfig, TrainConfig, model_preset
 from .data.dataset import CropSampler, Dataset
 from .devices import resolve_device
 from .errors import VaeganError
+from .io import refuse_overlap
 from .losses import Pitch, discriminator_losses, generator_losses, weighted_total
 from .models.vaegan import VAEGAN, Discriminators
 from .progress import progress_bar
-from .runs import TrainingDiverged, check_finite, partial_folder  # noqa: F401  (TrainingDiverged: part of this module's API)
-from .training_log import TrainingLog, read_metric_rows, validation_pairs
+from .runs import RunFolder, TrainingLog, check_finite, linear_decay_lr, load_state, save_state, set_lr
+from .runs import TrainingDiverged, read_metrics  # noqa: F401  (part of this module's API)
+from .train_plots import ConversionSamples, validation_pairs
 
 log = logging.getLogger(__name__)
 
-RUN_FILE = "run.json"
 LOSS_KEYS = ("gan", "kl", "recon", "cycle_kl", "cycle", "latent", "fm", "disc_real", "disc_fake")
 
 
-def lr_at(step: int, total: int, base: float) -> float:
-    """Constant for the first half, then linear decay to 0 at `total` (by step, never below 0)."""
-    half = total / 2
-    if step < half:
-        return base
-    return base * max(0.0, (total - step) / (total - half))
+lr_at = linear_decay_lr  # the VAE-GAN's schedule (runs.py)
 
 
 @dataclass
@@ -130,10 +126,7 @@ def train_step(state: TrainState, sampler: CropSampler, device: torch.device) ->
     x_b, f0_b = sampler.sample_with_f0(b, cfg.batch_size, state.crops_rng)
     x_a, x_b = x_a.to(device, non_blocking=True), x_b.to(device, non_blocking=True)
     pitch = _pitch(state.model, a, b, f0_a, f0_b, device)
-    lr = lr_at(state.step, cfg.steps, cfg.lr)
-    for opt in (state.opt_g, state.opt_d):
-        for group in opt.param_groups:
-            group["lr"] = lr
+    set_lr([state.opt_g, state.opt_d], linear_decay_lr(state.step, cfg.steps, cfg.lr))
 
     g_objective = state.generator_objective or (lambda *args: generator_losses(state.model, state.discs, *args))
     d_objective = state.discriminator_objective or (lambda *args: discriminator_losses(state.discs, *args))
@@ -222,45 +215,33 @@ def gather_rank_rngs(state: TrainState) -> dict[str, Tensor]:
     return out
 
 
-def save_checkpoint(state: TrainState, run_dir: Path, rank_rngs: dict[str, Tensor] | None = None) -> Path:
+def save_checkpoint(state: TrainState, run: RunFolder, rank_rngs: dict[str, Tensor] | None = None) -> Path:
     """Write model (deployable) and training state (resumable) into one checkpoint folder.
 
     `rank_rngs` (from gather_rank_rngs) adds every rank's generators, so a torchrun run resumes
     each rank's crop stream; a single process ignores them."""
-    final = run_dir / "checkpoints" / ckpt.checkpoint_name(state.step)
-    tmp = partial_folder(final)
-    shutil.rmtree(tmp, ignore_errors=True)
-    ckpt.save_model(tmp, state.model, state.features)
-    tensors = {f"discs.{k}": v for k, v in state.discs.state_dict().items()}
-    g_tensors, g_meta = ckpt.flatten_optimizer("opt_g", state.opt_g)
-    d_tensors, d_meta = ckpt.flatten_optimizer("opt_d", state.opt_d)
-    tensors.update(g_tensors)
-    tensors.update(d_tensors)
-    tensors["rng.data"] = state.data_rng.get_state()
-    tensors["rng.noise"] = state.noise_rng.get_state()
-    tensors["rng.torch"] = torch.get_rng_state()
-    tensors.update(rank_rngs or {})
-    ckpt.save_tensors(tmp / ckpt.STATE_FILE, tensors)
-    ckpt.write_json(tmp / ckpt.STATE_META_FILE, {"step": state.step, "opt_g": g_meta, "opt_d": d_meta})
-    ckpt.commit_checkpoint(tmp, final, state.cfg.keep_checkpoints)
-    return final
+    def write(folder: Path) -> None:
+        ckpt.save_model(folder, state.model, state.features)
+        tensors = {f"discs.{k}": v for k, v in state.discs.state_dict().items()}
+        tensors.update({"rng.data": state.data_rng.get_state(), "rng.noise": state.noise_rng.get_state(),
+                        "rng.torch": torch.get_rng_state(), **(rank_rngs or {})})
+        save_state(folder, state.step, tensors, {"opt_g": state.opt_g, "opt_d": state.opt_d})
+
+    return run.write_checkpoint(state.step, state.cfg.keep_checkpoints, write)
 
 
 def load_checkpoint(state: TrainState, folder: Path) -> None:
     """Restore everything `save_checkpoint` wrote (strict keys, no pickle)."""
     model_tensors = ckpt.load_model_tensors(folder)
     ckpt.load_state_dict_strict(state.model, model_tensors, folder / ckpt.MODEL_FILE)
-    tensors = ckpt.load_tensors(folder / ckpt.STATE_FILE, "training state")
-    meta = ckpt.read_json(folder / ckpt.STATE_META_FILE, "training state")
+    tensors, step = load_state(folder, {"opt_g": state.opt_g, "opt_d": state.opt_d}, "training state")
     discs = {k[len("discs."):]: v for k, v in tensors.items() if k.startswith("discs.")}
     ckpt.load_state_dict_strict(state.discs, discs, folder / ckpt.STATE_FILE)
     try:
-        state.opt_g.load_state_dict(ckpt.unflatten_optimizer("opt_g", tensors, meta["opt_g"]))
-        state.opt_d.load_state_dict(ckpt.unflatten_optimizer("opt_d", tensors, meta["opt_d"]))
         state.data_rng.set_state(tensors["rng.data"])
         state.noise_rng.set_state(tensors["rng.noise"])
         torch.set_rng_state(tensors["rng.torch"])
-        state.step = int(meta["step"])
+        state.step = step
         if state.ctx.world > 1:  # this rank's own streams, when the checkpoint has them
             if f"rng.crop.{state.ctx.rank}" in tensors:
                 state.crop_rng.set_state(tensors[f"rng.crop.{state.ctx.rank}"])
@@ -273,10 +254,17 @@ def load_checkpoint(state: TrainState, folder: Path) -> None:
 # ----------------------------------------------------------------------------- run folder
 
 
+def run_folder(run_dir: Path) -> RunFolder:
+    """A VAE-GAN run folder. Stored model settings are read through ModelConfig, so a run written
+    before a model field existed still resumes."""
+    def normalise(stored: dict) -> dict:
+        return {**stored, "model": ModelConfig.from_dict(stored["model"]).to_dict()} if "model" in stored else stored
+
+    return RunFolder(run_dir, kind="vaegan", describe="a VAE-GAN training run", normalise=normalise)
+
+
 def _run_record(dataset: Dataset, model_cfg: ModelConfig, speakers: list[str], cfg: TrainConfig) -> dict:
     return {
-        "kind": "vaegan",
-        "format_version": ckpt.FORMAT_VERSION,
         "dataset": str(dataset.folder.resolve()),
         "speakers": speakers,
         "model": model_cfg.to_dict(),
@@ -285,18 +273,22 @@ def _run_record(dataset: Dataset, model_cfg: ModelConfig, speakers: list[str], c
     }
 
 
-def _check_resume(stored: dict, current: dict, run_dir: Path) -> None:
-    """A resumed run must be the same run: refuse changed settings instead of silently mixing."""
-    relaxed = {"steps", "checkpoint_every", "keep_checkpoints"}  # may be extended on resume
-    diffs = []
-    # Read through the config class, so a run written before a model field existed still resumes.
-    stored = {**stored, "model": ModelConfig.from_dict(stored["model"]).to_dict()}
-    for key in ("speakers", "model", "features"):
-        if stored[key] != current[key]:
-            diffs.append(key)
-    diffs += [f"train.{k}" for k in current["train"] if k not in relaxed and stored["train"].get(k) != current["train"][k]]
-    if diffs:
-        raise VaeganError(f"{run_dir}: holds a run with different settings ({', '.join(diffs)}); resume with the same settings or use a new RUN_DIR")
+def resume_settings(run_dir: Path, model: str | None, speakers: list[str] | None, given: dict,
+                    weights: dict[str, float]) -> tuple[str, list[str] | None, TrainConfig]:
+    """The settings of a `train` command: those given over the stored run's (on resume) over the
+    model family's defaults. `given`: TrainConfig fields set on the command line; `weights`: loss
+    weights set on it."""
+    from .config import train_defaults
+
+    stored = run_folder(run_dir).stored()
+    if stored is not None and "model" in stored:
+        model = model or stored["model"]["name"]
+        speakers = speakers or stored["speakers"]
+    model = model or "fast"
+    base = TrainConfig.from_dict(stored["train"]) if stored is not None and "train" in stored else \
+        train_defaults(model_preset(model, 1).family)
+    cfg = dataclasses.replace(base, **given, loss_weights={**base.loss_weights, **weights})
+    return model, speakers, cfg
 
 
 @dataclass
@@ -306,6 +298,7 @@ class FitOptions:
     log_every: int = 50
     tensorboard: bool = True
     on_step: Callable[[TrainState], None] | None = None  # called on every rank after every step
+    force: bool = False  # start over: remove the run's checkpoints, logs and plots first
 
 
 def fit(
@@ -327,35 +320,27 @@ def fit(
         raise VaeganError("--steps, --batch-size and --checkpoint-every must be positive")
     if model_cfg.pitch:
         dataset.require_f0(f"the pitch-aware model '{model_name}'")
-    ckpt.refuse_overlap(run_dir, {"dataset folder": dataset.folder})
+    refuse_overlap(run_dir, {"dataset folder": dataset.folder})
+    run = run_folder(run_dir)
+    run.refuse_other_kind()  # before the lock creates RUN_DIR
     ctx = distributed.from_environment()
     device = distributed.init(ctx, device)
     try:
-        if not ctx.main:  # rank 0 holds the run lock and writes the run folder for everyone
-            return _fit_locked(dataset, run_dir, model_name, model_cfg, cfg, speakers, device, options, ctx)
-        with ckpt.run_lock(run_dir):
-            return _fit_locked(dataset, run_dir, model_name, model_cfg, cfg, speakers, device, options, ctx)
+        # rank 0 holds the run lock and writes the run folder for everyone
+        with run.lock() if ctx.main else nullcontext(), run.stop_on_divergence():
+            return _fit_locked(dataset, run, model_cfg, cfg, speakers, device, options, ctx)
     finally:
         distributed.close(ctx)
 
 
-def _claim_run(run_dir: Path, record: dict) -> None:
-    """Check a resumed run (a changed one is refused) and write run.json. Rank 0's job."""
-    if (run_dir / RUN_FILE).exists():
-        stored = ckpt.read_json(run_dir / RUN_FILE, "run description")
-        if not isinstance(stored, dict) or stored.get("kind", "vaegan") != "vaegan":
-            raise VaeganError(f"{run_dir}: holds another kind of run ({stored.get('kind') if isinstance(stored, dict) else 'unreadable'}), not a VAE-GAN training run; use a new RUN_DIR")
-        _check_resume(stored, record, run_dir)
-    ckpt.write_json(run_dir / RUN_FILE, record)
-
-
-def _fit_locked(dataset: Dataset, run_dir: Path, model_name: str, model_cfg: ModelConfig, cfg: TrainConfig,
+def _fit_locked(dataset: Dataset, run: RunFolder, model_cfg: ModelConfig, cfg: TrainConfig,
                 speakers: list[str], device: torch.device, options: FitOptions,
                 ctx: distributed.DistContext = distributed.SINGLE) -> TrainState:
     record = _run_record(dataset, model_cfg, speakers, cfg)
     if ctx.world > 1:
         record["distributed"] = {"processes": ctx.world, "effective_batch": cfg.batch_size * ctx.world}
-    distributed.on_main(ctx, _claim_run, run_dir, record)
+    distributed.on_main(ctx, run.claim, record, options.force)
+    distributed.barrier(ctx)
 
     f0_stats = {s: dataset.f0_stats(s) for s in speakers} if model_cfg.pitch else None
     state = build_state(model_cfg, dataset.features, speakers, cfg, device, f0_stats)
@@ -364,23 +349,24 @@ def _fit_locked(dataset: Dataset, run_dir: Path, model_name: str, model_cfg: Mod
         if ctx.main:
             log.info("effective batch: %d crops per speaker per step (%d per process × %d processes)",
                      cfg.batch_size * ctx.world, cfg.batch_size, ctx.world)
-    checkpoints = ckpt.list_checkpoints(run_dir)
+    checkpoints = run.checkpoints()
     if checkpoints:
         load_checkpoint(state, checkpoints[-1])
         if ctx.main:
-            log.info("resuming %s from step %d", run_dir, state.step)
+            log.info("resuming %s from step %d", run.path, state.step)
     sampler = CropSampler(dataset, speakers, cfg.crop_frames, device, with_f0=model_cfg.pitch)
     val_crops = validation_crops(dataset, speakers, cfg.crop_frames, cfg.val_crops, with_f0=model_cfg.pitch)
-    logger = TrainingLog(run_dir, dataset, state, options.tensorboard) if ctx.main else None
+    logger = TrainingLog(run.path, state.step, options.tensorboard) if ctx.main else None
+    samples = ConversionSamples(run.path, dataset, state) if ctx.main else None
     try:
-        _loop(state, sampler, val_crops, logger, run_dir, device, options)
+        _loop(state, sampler, val_crops, logger, samples, run, device, options)
     finally:
         if logger is not None:
             logger.close()
     return state
 
 
-def _loop(state, sampler, val_crops, logger, run_dir, device, options) -> None:
+def _loop(state, sampler, val_crops, logger, samples, run, device, options) -> None:
     """Steps until cfg.steps; logs, validation, checkpoints and plots on rank 0 only (logger None elsewhere)."""
     cfg, main = state.cfg, logger is not None
     bar = progress_bar(total=cfg.steps, initial=state.step, desc="train", unit="step",
@@ -398,22 +384,16 @@ def _loop(state, sampler, val_crops, logger, run_dir, device, options) -> None:
         if state.step % options.log_every == 0 or state.step == cfg.steps:
             means = {k: float(v) / count for k, v in running.items()}
             if main:
-                logger.log_train(state.step, means)
+                logger.log("train", state.step, means, lr=state.opt_g.param_groups[0]["lr"])
             bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()})
             running, count = {}, 0
         if state.step % cfg.checkpoint_every == 0 or state.step == cfg.steps:
             rank_rngs = gather_rank_rngs(state)  # every rank takes part
             if main:
-                logger.log_validation(state.step, validate(state, val_crops, device))
-                path = save_checkpoint(state, run_dir, rank_rngs)
-                logger.log_samples(state.step)
+                logger.log("val", state.step, validate(state, val_crops, device))
+                logger.plot_losses()
+                path = save_checkpoint(state, run, rank_rngs)
+                samples.log(state.step, logger)
                 bar.write(f"step {state.step}: checkpoint {path}")
             distributed.barrier(state.ctx)
     bar.close()
-
-
-def read_metrics(run_dir: Path) -> list[dict]:
-    path = run_dir / "metrics.jsonl"
-    if not path.exists():
-        return []
-    return read_metric_rows(path)

@@ -26,17 +26,16 @@ from typing import IO, Any, Callable, Iterable, Iterator
 import numpy as np
 import soundfile as sf
 
-from ..atomic import write_text
+from ..io import FORMAT_VERSIONS, partial_path, sha256_file, write_json
 from ..errors import VaeganError
 from ..progress import progress_bar
 
 log = logging.getLogger(__name__)
 
 CORPORA = ("vcc2016", "flickr8k", "librispeech", "tedlium", "nsynth", "urmp")
-FORMAT_VERSION = 1
 RECORD = "corpus.json"  # written last and atomically: its presence marks a complete corpus
 MARKER = ".fetch.json"  # an unfinished fetch: the speaker folders it has made so far
-DOWNLOADS = ".downloads"  # verified archives (and .part files) kept until the corpus is complete
+DOWNLOADS = ".downloads"  # verified archives (and partial downloads) kept until the corpus is complete
 WORK = ".work"  # TED-LIUM talks spooled out of a tar stream until their transcript arrives
 CHUNK = 1 << 20
 TIMEOUT_S = 60
@@ -277,7 +276,7 @@ def _record(spec: Corpus, subset: str | None, source: dict[str, Any], info: dict
             counts: Counter) -> dict[str, Any]:
     speakers = {folder: {**details, "files": counts[folder]} for folder, details in info.items()}
     return {
-        "format_version": FORMAT_VERSION,
+        "format_version": FORMAT_VERSIONS["corpus"],
         "corpus": spec.name,
         "title": spec.title,
         "subset": subset,
@@ -305,7 +304,7 @@ def _claim_dest(dest: Path, corpus: str, force: bool) -> None:
         old = _read_json(dest / RECORD, {})
         previous["created"] = list(previous.get("created", [])) + list(old.get("speakers", {}))
         # Write the marker before deleting the record, so a crash here still looks unfinished.
-        _write_json(marker, previous)
+        write_json(marker, previous)
         (dest / RECORD).unlink()
     elif dest.exists() and any(dest.iterdir()) and not marker.exists() and not force:
         raise VaeganError(f"{dest} is not empty and holds no corpus; choose an empty folder or use --force")
@@ -317,7 +316,7 @@ def _claim_dest(dest: Path, corpus: str, force: bool) -> None:
         if _is_own_folder(name):
             shutil.rmtree(dest / name, ignore_errors=True)
     shutil.rmtree(dest / WORK, ignore_errors=True)
-    _write_json(marker, {"corpus": corpus, "created": []})
+    write_json(marker, {"corpus": corpus, "created": []})
 
 
 def _is_own_folder(name: str) -> bool:
@@ -333,14 +332,14 @@ def _claim(dest: Path, folder: str) -> None:
     state = _read_json(dest / MARKER, {"created": []})
     if folder not in state["created"]:
         state["created"].append(folder)
-        _write_json(dest / MARKER, state)
+        write_json(dest / MARKER, state)
 
 
 def _finish(dest: Path, record: dict[str, Any], keep_downloads: bool) -> None:
     shutil.rmtree(dest / WORK, ignore_errors=True)
     if not keep_downloads:
         shutil.rmtree(dest / DOWNLOADS, ignore_errors=True)
-    _write_json(dest / RECORD, record)
+    write_json(dest / RECORD, record)
     (dest / MARKER).unlink(missing_ok=True)
 
 
@@ -349,11 +348,6 @@ def _read_json(path: Path, default: dict[str, Any]) -> dict[str, Any]:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return default
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    """Temp file + os.replace: a reader sees the old file or the whole new one, never half."""
-    write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 class _Writer:
@@ -380,7 +374,7 @@ class _Writer:
     def add(self, folder: str, filename: str, member: "_Member") -> None:
         """Hard-link a local file (same filesystem), else copy it; archive members are streamed."""
         target = self._target(folder, filename)
-        tmp = target.with_name(f".{filename}.partial")
+        tmp = partial_path(target)
         tmp.unlink(missing_ok=True)
         if member.path is not None:
             try:
@@ -395,7 +389,7 @@ class _Writer:
     def add_audio(self, folder: str, filename: str, wav: np.ndarray, sample_rate: int) -> None:
         """Write int16 samples [N] (or [N, C]) as 16-bit FLAC."""
         target = self._target(folder, filename)
-        tmp = target.with_name(f".{filename}.partial")
+        tmp = partial_path(target)
         sf.write(str(tmp), wav, sample_rate, format="FLAC", subtype="PCM_16")
         self._done(tmp, target, folder)
 
@@ -486,18 +480,18 @@ def _check_local(path: Path) -> dict[str, Any]:
 
 
 def download(url: str, target: Path, *, progress: bool = True) -> dict[str, Any]:
-    """Fetch `url` into `target`, resuming `<target>.part` with an HTTP Range request.
+    """Fetch `url` into `target`, resuming `.<target>.partial` with an HTTP Range request.
 
     The file gets its final name only once complete and, where KNOWN_CHECKSUMS lists its name,
-    verified; a mismatch deletes the .part. Returns {url, file, bytes, sha256, check}.
+    verified; a mismatch deletes the partial file. Returns {url, file, bytes, sha256, check}.
     """
     target = Path(target)
     known = KNOWN_CHECKSUMS.get(target.name)
     sidecar = target.with_name(f"{target.name}.sha256")
     if target.is_file():  # an earlier run finished (and verified) it
-        sha256 = sidecar.read_text().strip() if sidecar.is_file() else _sha256(target)
+        sha256 = sidecar.read_text().strip() if sidecar.is_file() else sha256_file(target)
         return _download_record(url, target, sha256, known)
-    part = target.with_name(f"{target.name}.part")
+    part = partial_path(target)  # kept between runs: the next one resumes it
     hashes = _transfer(url, part, known, progress)
     if known is not None:
         got = hashes[known.algorithm].hexdigest()
@@ -526,7 +520,7 @@ def _transfer(url: str, part: Path, known: Checksum | None, progress: bool) -> d
     offset = part.stat().st_size if part.is_file() else 0
     hashes = _new_hashes(known)
     response = _open(url, offset)
-    if response is None:  # 416: the .part already holds every byte
+    if response is None:  # 416: the partial file already holds every byte
         _feed(hashes, part)
         return hashes
     with response:
@@ -539,7 +533,7 @@ def _transfer(url: str, part: Path, known: Checksum | None, progress: bool) -> d
         expected = int(length) if length and length.isdigit() else None
         with open(part, "ab" if offset else "wb") as out, progress_bar(
             total=None if expected is None else offset + expected, initial=offset, unit="B",
-            unit_scale=True, unit_divisor=1024, desc=part.name[: -len(".part")], disable=not progress,
+            unit_scale=True, unit_divisor=1024, desc=part.name[1: -len(".partial")], disable=not progress,
         ) as bar:
             received = _copy_response(url, response, out, hashes, bar)
     if expected is not None and received < expected:
@@ -594,12 +588,6 @@ def _feed(hashes: dict[str, Any], path: Path) -> None:
         while chunk := f.read(CHUNK):
             for h in hashes.values():
                 h.update(chunk)
-
-
-def _sha256(path: Path) -> str:
-    hashes = _new_hashes(None)
-    _feed(hashes, path)
-    return hashes["sha256"].hexdigest()
 
 
 # ----------------------------------------------------------------------------- archive members

@@ -10,8 +10,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..checkpoint import read_json
-from ..config import FORMAT_VERSION, FeatureConfig
+from ..io import check_format, partial_path, read_json
+from ..config import FeatureConfig
 from ..errors import VaeganError
 from .prepare import DATASET_FILE, MANIFEST_FILE
 
@@ -54,14 +54,13 @@ class Dataset:
     def __init__(self, folder: Path):
         self.folder = Path(folder)
         if not (self.folder / DATASET_FILE).is_file():
-            hint = " (an unfinished prepare?)" if self.folder.with_name(self.folder.name + ".partial").exists() else ""
+            hint = " (an unfinished prepare?)" if partial_path(self.folder).exists() else ""
             raise VaeganError(f"{self.folder}: not a dataset folder, {DATASET_FILE} missing{hint}")
         path = self.folder / DATASET_FILE
         self.info = read_json(path, "dataset description")
         if not isinstance(self.info, dict):
             raise VaeganError(f"{path}: not a dataset description (expected a JSON object)")
-        if self.info.get("format_version") != FORMAT_VERSION:
-            raise VaeganError(f"{path}: dataset format {self.info.get('format_version')} (expected {FORMAT_VERSION})")
+        check_format(self.info, "dataset", path)
         if not isinstance(self.info.get("features"), dict) or not isinstance(self.info.get("speakers"), dict):
             raise VaeganError(f"{path}: damaged dataset description ('features' and 'speakers' must be objects)")
         try:

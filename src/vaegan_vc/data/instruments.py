@@ -22,11 +22,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from ..atomic import atomic_path
-from ..checkpoint import sha256_file
+from ..io import FORMAT_VERSIONS, atomic_path, sha256_file
 from ..errors import VaeganError
 from ..progress import progress_bar
-from .corpora import FORMAT_VERSION, _claim_dest, _finish
+from .corpora import _claim_dest, _finish
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +192,7 @@ def synth_instruments(dest: Path, plan: SynthPlan = SynthPlan(), soundfont: Path
     if not kept:
         raise VaeganError(f"every note was skipped ({next(iter(skipped.values()))}); check the soundfont and pitches")
     record = {
-        "format_version": FORMAT_VERSION, "corpus": "synth-instruments",
+        "format_version": FORMAT_VERSIONS["corpus"], "corpus": "synth-instruments",
         "title": "General MIDI instruments rendered with FluidSynth (parallel)",
         "source": {"soundfont": str(soundfont), "soundfont_sha256": sha256_file(soundfont), "renderer": "libfluidsynth (pyfluidsynth)"},
         "speakers": {i: {"program": GM_PROGRAMS.index(i), "files": len(kept)} for i in plan.instruments},

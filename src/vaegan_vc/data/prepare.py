@@ -7,7 +7,6 @@ import logging
 import math
 import multiprocessing as mp
 import os
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +15,8 @@ import numpy as np
 
 from .. import __version__
 from ..audio import list_audio, load_audio, mel_features, normalize_loudness, trim_silence
-from ..checkpoint import refuse_overlap, refuse_to_overwrite, write_json
-from ..config import FORMAT_VERSION, FeatureConfig
+from ..io import FORMAT_VERSIONS, atomic_folder, refuse_overlap, refuse_to_overwrite, write_json
+from ..config import FeatureConfig
 from ..cores import usable_cores
 from ..errors import VaeganError
 from ..pitch import F0_CEIL, F0_FLOOR, TRACKER, extract_f0, log_f0_stats
@@ -163,7 +162,7 @@ def write_dataset(
         for row in manifest:
             f.write(json.dumps(row) + "\n")
     info = {
-        "format_version": FORMAT_VERSION, "vaegan_vc_version": __version__,
+        "format_version": FORMAT_VERSIONS["dataset"], "vaegan_vc_version": __version__,
         "features": cfg.to_dict(), "speakers": speakers,
         "split": {"seed": meta["seed"], "val_fraction": meta["val_fraction"], "test_fraction": meta["test_fraction"], "by": "utt_id"},
         "source": meta["source"], "skipped": [{"file": f, "reason": r} for f, r in skipped],
@@ -180,7 +179,7 @@ def prepare(
 ) -> dict:
     """Build a dataset folder from SRC_DIR/<speaker>/<files>. Returns dataset.json's content.
 
-    The folder is assembled under OUT_DIR.partial and renamed at the end, so an interrupted
+    The folder is assembled under .OUT_DIR.partial and renamed at the end, so an interrupted
     run never leaves a dataset that looks complete.
     """
     src_dir, out_dir = Path(src_dir), Path(out_dir)
@@ -199,14 +198,10 @@ def prepare(
         if not any(u.speaker == spk for u in utterances):
             raise VaeganError(f"{src_dir / spk}: speaker '{spk}' has no usable audio ({len(found[spk])} files, all skipped)")
     split = split_ids([u.utt_id for u in utterances], seed, val_fraction, test_fraction)
-    tmp = out_dir.with_name(out_dir.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
     meta = {"speakers": list(found), "seed": seed, "val_fraction": val_fraction, "test_fraction": test_fraction,
             "source": str(src_dir.resolve())}
-    info = write_dataset(tmp, cfg, utterances, split, skipped, meta)
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    os.replace(tmp, out_dir)
+    with atomic_folder(out_dir) as tmp:
+        info = write_dataset(tmp, cfg, utterances, split, skipped, meta)
     log.info("prepared %d utterances in %.1f s", len(utterances), time.perf_counter() - start)
     return info
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from pathlib import Path
 
-from ..atomic import write_text
-from ..checkpoint import refuse_overlap
+from ..io import write_json
+from ..io import refuse_overlap
 from ..errors import VaeganError
 from .analysis import Analyzer
 from .cache import Cache
@@ -99,4 +98,4 @@ def _json_safe(value):
 
 
 def _write_json(path: Path, data: dict) -> None:
-    write_text(path, json.dumps(_json_safe(data), indent=1, allow_nan=False) + "\n")
+    write_json(path, _json_safe(data), indent=1)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..atomic import atomic_path, write_text
+from ..io import atomic_path, write_text
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from ..audio import save_audio
-from ..atomic import write_text
+from ..io import write_text
 from ..errors import VaeganError
 from ..progress import progress_bar
 from .aids import vocoder_identity

@@ -25,7 +25,6 @@ Conversions keep the source's pitch (pitch mode "keep"): an instrument plays the
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,8 +33,8 @@ import numpy as np
 from scipy.fft import dct
 
 from ..audio import mel_features, save_audio
-from ..atomic import write_text
-from ..checkpoint import refuse_overlap, refuse_to_overwrite
+from ..io import write_json, write_text
+from ..io import refuse_overlap, refuse_to_overwrite
 from ..errors import VaeganError
 from ..pitch import extract_f0
 from ..progress import progress_bar
@@ -197,7 +196,7 @@ def evaluate_music(model_path: Path, dataset_dir: Path, out_dir: Path, pairs=Non
                                  "no_conversion": _summarise(floor, tgt, judge, real[tgt])}
         if ceiling:
             results["pairs"][key]["vocoder_only"] = _summarise(ceiling, tgt, judge, real[tgt])
-    write_text(out_dir / "metrics.json", json.dumps(results, indent=2))
+    write_json(out_dir / "metrics.json", results)
     write_text(out_dir / "report.md", music_report(results))
     return results
 

@@ -13,7 +13,7 @@ import numpy as np
 import soundfile as sf
 
 from ..audio import mel_features, resample
-from ..atomic import write_bytes
+from ..io import write_bytes
 from ..config import FeatureConfig
 from ..errors import VaeganError
 from .figures import mel_comparison, similarity_heatmap

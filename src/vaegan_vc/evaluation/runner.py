@@ -11,6 +11,7 @@ import numpy as np
 from .. import __version__
 from ..cores import usable_cores
 from ..errors import VaeganError
+from ..io import FORMAT_VERSIONS
 from ..progress import progress_bar
 from .analysis import KINDS, Analyzer, AudioProblem
 from .mcd import FRAME_PERIOD_MS, MCEP_ORDER, SILENCE_DB, compare
@@ -24,7 +25,6 @@ from .text import cer, wer
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
 
 
 def score(plan: Plan, analyzer: Analyzer, options: EvalOptions) -> dict:
@@ -205,7 +205,7 @@ def _assemble(plan: Plan, analyzer: Analyzer, options: EvalOptions, verification
             **{name: group_summary([r for r in records if r["pair"] == pair]) for name, records in groups.items() if records},
         }
     return {
-        "format_version": FORMAT_VERSION, "vaegan_vc_version": __version__,
+        "format_version": FORMAT_VERSIONS["evaluation"], "vaegan_vc_version": __version__,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "mode": plan.mode, "inputs": plan.inputs, "settings": _settings(plan, analyzer, options),
         "verification": verification, "speakers": _speaker_table(plan, real, centroids),

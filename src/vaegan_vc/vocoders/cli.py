@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..cli_types import positive_int
+from .hifigan.settings import VocoderTrainConfig
 
 # The generator configs of vocoders/hifigan/model.py, spelled out so that building the parser needs no torch.
 CONFIG_NAMES = ("v1", "v2", "v3", "tiny")
@@ -36,12 +37,21 @@ def add_vocoder_commands(subparsers: argparse._SubParsersAction) -> None:
         "RUN_DIR/finetune_mels/, while the losses compare with the real audio; speakers it does not "
         "know are left out",
     )
-    train.add_argument("--steps", type=positive_int, default=100_000, help="total training steps (default: 100000)")
-    train.add_argument("--batch-size", type=positive_int, default=16, help="segments per step (default: 16)")
-    train.add_argument("--segment-size", type=positive_int, default=8192, help="samples per segment, a multiple of the hop (default: 8192)")
+    d = VocoderTrainConfig()  # the defaults, as the run's settings have them
+    train.add_argument("--steps", type=positive_int, default=d.steps, help="total training steps (default: %(default)s)")
+    train.add_argument("--batch-size", type=positive_int, default=d.batch_size, help="segments per step (default: %(default)s)")
+    train.add_argument("--segment-size", type=positive_int, default=d.segment_size,
+                       help="samples per segment, a multiple of the hop (default: %(default)s)")
     train.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto", help="default: cuda when available")
-    train.add_argument("--checkpoint-every", type=positive_int, default=5000, help="steps between checkpoints (default: 5000)")
-    train.add_argument("--force", action="store_true", help="discard an existing run in RUN_DIR and start over")
+    train.add_argument("--checkpoint-every", type=positive_int, default=d.checkpoint_every,
+                       help="steps between checkpoints, validation and plots (default: %(default)s)")
+    train.add_argument("--keep-checkpoints", type=positive_int, default=d.keep_checkpoints,
+                       help="checkpoints kept (default: %(default)s)")
+    train.add_argument("--log-every", type=positive_int, default=d.log_every,
+                       help="steps between logged training losses (default: %(default)s)")
+    train.add_argument("--no-tensorboard", action="store_true")
+    train.add_argument("--force", action="store_true",
+                       help="start over: delete RUN_DIR's checkpoints, logs and plots (a changed run is refused without it)")
     train.set_defaults(func=_train)
 
 
@@ -51,7 +61,8 @@ def _train(args: argparse.Namespace) -> int:
     folder = train_vocoder(
         args.dataset_dir, args.run_dir, config=args.config, init=args.init, finetune_from=args.finetune_from,
         steps=args.steps, batch_size=args.batch_size, segment_size=args.segment_size, device=args.device,
-        checkpoint_every=args.checkpoint_every, force=args.force,
+        checkpoint_every=args.checkpoint_every, keep_checkpoints=args.keep_checkpoints, log_every=args.log_every,
+        force=args.force, tensorboard=not args.no_tensorboard,
     )
     from ..distributed import from_environment
 

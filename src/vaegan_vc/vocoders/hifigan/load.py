@@ -12,11 +12,9 @@ from torch import Tensor
 
 from ...audio import denormalize
 from ... import devices
-from ...checkpoint import (
-    CONFIG_FILE, MODEL_FILE, load_state_dict_strict, load_tensors, read_json, resolve_model_dir,
-    save_tensors, verify_sha256, write_json,
-)
-from ...config import FORMAT_VERSION, FeatureConfig, feature_preset
+from ...checkpoint import CONFIG_FILE, MODEL_FILE, load_state_dict_strict, load_tensors, resolve_model_dir, save_tensors
+from ...io import FORMAT_VERSIONS, check_format, read_json, verify_sha256, write_json
+from ...config import FeatureConfig, feature_preset
 from ...errors import VaeganError
 from .model import (
     HIFIGAN_CONFIGS, HiFiGANConfig, HiFiGANGenerator, receptive_field_frames,
@@ -141,7 +139,7 @@ def load_universal_generator() -> tuple[HiFiGANGenerator, FeatureConfig]:
 def vocoder_config_dict(cfg: HiFiGANConfig, features: FeatureConfig) -> dict:
     return {
         "kind": VOCODER_KIND,
-        "format_version": FORMAT_VERSION,
+        "format_version": FORMAT_VERSIONS["model"],
         "generator": cfg.to_dict(),
         "features": features.to_dict(),
     }
@@ -167,10 +165,7 @@ def read_vocoder_config(folder: Path) -> tuple[HiFiGANConfig, FeatureConfig]:
     data = read_json(path, "vocoder config")
     if not isinstance(data, dict) or data.get("kind") != VOCODER_KIND:
         raise VaeganError(f"{path}: not a HiFi-GAN vocoder config (kind '{VOCODER_KIND}')")
-    if data.get("format_version") != FORMAT_VERSION:
-        raise VaeganError(
-            f"{path}: format version {data.get('format_version')} (this vaegan-vc reads version {FORMAT_VERSION})"
-        )
+    check_format(data, "model", path)
     try:
         return HiFiGANConfig.from_dict(data["generator"]), FeatureConfig.from_dict(data["features"])
     except (KeyError, TypeError) as exc:
@@ -229,14 +224,9 @@ class HiFiGANVocoder(Vocoder):
             return self.generator(mel).to(feats.device)
 
 
-def resolve_device(device: str) -> str:
-    """The device's name as a string (see devices.resolve_device)."""
-    return str(devices.resolve_device(device))
-
-
 def load_hifigan(checkpoint: Path | str | None = None, device: str = "cpu") -> HiFiGANVocoder:
     """Build the HiFi-GAN vocoder (universal V1 by default) on `device`."""
     generator, features = load_any_generator(checkpoint)
-    vocoder = HiFiGANVocoder(generator, features, resolve_device(device))
+    vocoder = HiFiGANVocoder(generator, features, str(devices.resolve_device(device)))
     log.info("HiFi-GAN %s vocoder (features '%s') on %s", generator.cfg.name, features.name, vocoder.device)
     return vocoder

@@ -7,8 +7,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-# The paper's weights: λ_fm = 2, λ_mel = 45 (Kong et al., 2020, eq. 6).
-HIFIGAN_LOSS_WEIGHTS: dict[str, float] = {"adv": 1.0, "fm": 2.0, "mel": 45.0}
 
 
 def discriminator_loss(real_logits: list[Tensor], fake_logits: list[Tensor]) -> Tensor:

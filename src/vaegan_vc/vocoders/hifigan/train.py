@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import logging
 import math
-import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,19 +20,19 @@ import torch
 from torch import Tensor
 
 from ... import distributed
-from ...atomic import atomic_path
-from ...runs import TrainingDiverged, check_finite, partial_folder, tensorboard_writer
-from ...audio import denormalize, log_mel
-from ...checkpoint import (
-    CONFIG_FILE, MODEL_FILE, STATE_FILE, STATE_META_FILE, checkpoint_name, commit_checkpoint,
-    flatten_optimizer, list_checkpoints, load_state_dict_strict, load_tensors, read_json, read_model_config,
-    LOCK_FILE, refuse_overlap, resolve_model_dir, run_lock, save_tensors, sha256_file, unflatten_optimizer, write_json,
+from ...io import atomic_path, read_json, refuse_overlap, sha256_file, write_json
+from ...runs import (
+    RunFolder, TrainingLog, check_finite, exponential_decay_lr, load_state, save_state, set_lr,
 )
-from ...config import FORMAT_VERSION, FeatureConfig, JsonConfig, feature_preset
+from ...audio import denormalize, log_mel
+from ...checkpoint import CONFIG_FILE, MODEL_FILE, STATE_FILE, load_state_dict_strict, read_model_config, resolve_model_dir
+from ...config import FeatureConfig, feature_preset
 from ...data.dataset import Dataset, UtteranceRef
 from ...errors import VaeganError
-from .load import UNIVERSAL, load_any_generator, resolve_device, save_generator
-from .losses import HIFIGAN_LOSS_WEIGHTS, adversarial_loss, discriminator_loss, feature_matching_loss, mel_loss
+from .load import UNIVERSAL, load_any_generator, save_generator
+from ...devices import resolve_device
+from .settings import VocoderTrainConfig
+from .losses import adversarial_loss, discriminator_loss, feature_matching_loss, mel_loss
 from .model import HiFiGANGenerator, MultiPeriodDiscriminator, MultiScaleDiscriminator, hifigan_config
 
 if TYPE_CHECKING:
@@ -42,7 +40,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-RUN_FILE = "run.json"
 RUN_KIND = "hifigan-vocoder-run"
 # RUN_DIR/finetune_mels/<SPK>.npy: the VAE-GAN's reconstructions in the dataset's feature layout;
 # source.json, written last, marks a complete set and names the VAE-GAN that made it.
@@ -50,36 +47,6 @@ FINETUNE_DIR = "finetune_mels"
 FINETUNE_SOURCE = "source.json"
 # Only the deterministic reconstructions of these splits are computed (others stay zero, never read).
 FINETUNE_SPLITS = ("train", "val")
-# Settings that may change between a run and its resumption without changing its trajectory.
-RESUMABLE_CHANGES = {"steps", "checkpoint_every", "keep_checkpoints", "log_every"}
-
-
-@dataclass(frozen=True)
-class VocoderTrainConfig(JsonConfig):
-    """Everything that decides a vocoder training trajectory (saved in run.json, checked on resume).
-
-    Defaults are the paper's (Kong et al., 2020; jik876/hifi-gan config_v1.json).
-    """
-
-    what = "vocoder train config"
-
-    config: str = "v1"
-    init: str | None = None  # None (random), "universal", or a vocoder file/folder
-    finetune_from: str | None = None  # None (real features as input), or a VAE-GAN model/run folder
-    steps: int = 100_000
-    batch_size: int = 16
-    segment_size: int = 8192  # samples per training crop (32 frames at hop 256)
-    lr: float = 2e-4
-    betas: tuple[float, float] = (0.8, 0.99)
-    lr_decay: float = 0.999  # per epoch-equivalent (one crop per training utterance)
-    seed: int = 1234
-    checkpoint_every: int = 5000
-    keep_checkpoints: int = 3
-    log_every: int = 50
-    val_utterances: int = 4
-    val_max_frames: int = 512  # validation audio is cropped to this many frames (~6 s at 22 kHz)
-    loss_weights: dict[str, float] = field(default_factory=lambda: dict(HIFIGAN_LOSS_WEIGHTS))
-
 
 
 @dataclass
@@ -230,14 +197,11 @@ def build_state(
 
 
 def lr_at(cfg: VocoderTrainConfig, step: int, steps_per_epoch: int) -> float:
-    """Exponential decay once per epoch-equivalent, computed from the step (never accumulated)."""
-    return cfg.lr * cfg.lr_decay ** (step // steps_per_epoch)
+    """HiFi-GAN's schedule: × lr_decay once per epoch-equivalent (runs.exponential_decay_lr)."""
+    return exponential_decay_lr(step, steps_per_epoch, cfg.lr, cfg.lr_decay)
 
 
 # ----------------------------------------------------------------------------- one step
-
-
-NonFiniteLoss = TrainingDiverged  # the name this module used before the guard was shared
 
 
 def _check_finite(losses: dict[str, Tensor], step: int) -> None:
@@ -289,9 +253,7 @@ def generator_step(state: VocoderTrainState, wav: Tensor, wav_hat: Tensor) -> di
 
 def train_step(state: VocoderTrainState, mel: Tensor, wav: Tensor, lr: float) -> dict[str, float]:
     """One discriminator and one generator update. mel [B, n_mels, T] in [0, 1], wav [B, T·hop]."""
-    for opt in (state.opt_g, state.opt_d):
-        for group in opt.param_groups:
-            group["lr"] = lr
+    set_lr([state.opt_g, state.opt_d], lr)
     mel, wav = mel.to(state.device), wav.to(state.device)
     wav_hat = (state.generator_ddp or state.generator)(denormalize(mel, state.features))
     losses = discriminator_step(state, wav, wav_hat)
@@ -326,33 +288,27 @@ def validate(state: VocoderTrainState, data: VocoderData) -> tuple[float, list[T
 # ----------------------------------------------------------------------------- checkpoints
 
 
-def save_checkpoint(state: VocoderTrainState, run_dir: Path, matched_to: dict | None = None) -> Path:
+def save_checkpoint(state: VocoderTrainState, run: RunFolder, matched_to: dict | None = None) -> Path:
     """Deployable generator + resumable state, written under a temp name and renamed into place.
 
     `matched_to` (the VAE-GAN a fine-tuned vocoder was matched to) is added to its config.json.
     """
-    final = run_dir / "checkpoints" / checkpoint_name(state.step)
-    tmp = partial_folder(final)
-    shutil.rmtree(tmp, ignore_errors=True)
-    save_generator(tmp, state.generator, state.features)
-    if matched_to is not None:
-        config = read_json(tmp / CONFIG_FILE, "vocoder config")
-        write_json(tmp / CONFIG_FILE, {**config, "matched_to": matched_to})
-    opt_g_tensors, opt_g_meta = flatten_optimizer("opt_g", state.opt_g)
-    opt_d_tensors, opt_d_meta = flatten_optimizer("opt_d", state.opt_d)
-    tensors = {
-        **{f"generator.{k}": v for k, v in state.generator.state_dict().items()},
-        **{f"mpd.{k}": v for k, v in state.mpd.state_dict().items()},
-        **{f"msd.{k}": v for k, v in state.msd.state_dict().items()},
-        **opt_g_tensors, **opt_d_tensors,
-        "rng.torch": torch.get_rng_state(),
-    }
-    if state.device.type == "cuda":
-        tensors["rng.cuda"] = torch.cuda.get_rng_state(state.device)
-    save_tensors(tmp / STATE_FILE, tensors)
-    write_json(tmp / STATE_META_FILE, {"step": state.step, "opt_g": opt_g_meta, "opt_d": opt_d_meta})
-    commit_checkpoint(tmp, final, state.cfg.keep_checkpoints)
-    return final
+    def write(folder: Path) -> None:
+        save_generator(folder, state.generator, state.features)
+        if matched_to is not None:
+            config = read_json(folder / CONFIG_FILE, "vocoder config")
+            write_json(folder / CONFIG_FILE, {**config, "matched_to": matched_to})
+        tensors = {
+            **{f"generator.{k}": v for k, v in state.generator.state_dict().items()},
+            **{f"mpd.{k}": v for k, v in state.mpd.state_dict().items()},
+            **{f"msd.{k}": v for k, v in state.msd.state_dict().items()},
+            "rng.torch": torch.get_rng_state(),
+        }
+        if state.device.type == "cuda":
+            tensors["rng.cuda"] = torch.cuda.get_rng_state(state.device)
+        save_state(folder, state.step, tensors, {"opt_g": state.opt_g, "opt_d": state.opt_d})
+
+    return run.write_checkpoint(state.step, state.cfg.keep_checkpoints, write)
 
 
 def _prefixed(tensors: dict[str, Tensor], prefix: str) -> dict[str, Tensor]:
@@ -361,17 +317,13 @@ def _prefixed(tensors: dict[str, Tensor], prefix: str) -> dict[str, Tensor]:
 
 def load_checkpoint(state: VocoderTrainState, folder: Path) -> None:
     """Restore models, optimizers, step and RNG from a checkpoint folder written by `save_checkpoint`."""
-    tensors = load_tensors(folder / STATE_FILE, "vocoder training state")
-    meta = read_json(folder / STATE_META_FILE, "vocoder training state")
+    tensors, state.step = load_state(folder, {"opt_g": state.opt_g, "opt_d": state.opt_d}, "vocoder training state")
     load_state_dict_strict(state.generator, _prefixed(tensors, "generator."), folder / STATE_FILE)
     load_state_dict_strict(state.mpd, _prefixed(tensors, "mpd."), folder / STATE_FILE)
     load_state_dict_strict(state.msd, _prefixed(tensors, "msd."), folder / STATE_FILE)
-    state.opt_g.load_state_dict(unflatten_optimizer("opt_g", tensors, meta["opt_g"]))
-    state.opt_d.load_state_dict(unflatten_optimizer("opt_d", tensors, meta["opt_d"]))
     torch.set_rng_state(tensors["rng.torch"])
     if state.device.type == "cuda" and "rng.cuda" in tensors:
         torch.cuda.set_rng_state(tensors["rng.cuda"], state.device)
-    state.step = int(meta["step"])
 
 
 # ----------------------------------------------------------------------------- fine-tuning on a VAE-GAN
@@ -490,76 +442,33 @@ def finetune_mels(
 # ----------------------------------------------------------------------------- run folder
 
 
+def run_folder(run_dir: Path) -> RunFolder:
+    """A vocoder run folder; --force also clears the fine-tuning reconstructions."""
+    return RunFolder(run_dir, kind=RUN_KIND, describe="a vocoder run", outputs=(FINETUNE_DIR,))
+
+
 def _run_info(cfg: VocoderTrainConfig, features: FeatureConfig, dataset_dir: Path) -> dict:
     gen_cfg = hifigan_config(cfg.config, features.n_mels, features.hop_length)
-    return {
-        "kind": RUN_KIND, "format_version": FORMAT_VERSION, "train": cfg.to_dict(),
-        "generator": gen_cfg.to_dict(), "features": features.to_dict(), "dataset": str(dataset_dir),
-    }
-
-
-def _trajectory(info: dict) -> dict:
-    """The parts of run.json that must not change when a run is resumed."""
-    train = {k: v for k, v in info.get("train", {}).items() if k not in RESUMABLE_CHANGES}
-    parts = {"kind": info.get("kind"), "train": train, "generator": info.get("generator"), "features": info.get("features")}
-    return json.loads(json.dumps(parts))  # tuples → lists, as read back from run.json
-
-
-def _refuse_other_kind(run_dir: Path) -> None:
-    """--force replaces a vocoder run, never another kind of run (a VAE-GAN's checkpoints)."""
-    existing = run_dir / RUN_FILE
-    if existing.is_file():
-        kind = read_json(existing, "run description").get("kind")
-        if kind != RUN_KIND:
-            what = "a VAE-GAN training run" if kind in (None, "vaegan") else f"a '{kind}' run"
-            raise VaeganError(f"{run_dir}: holds {what}, not a vocoder run; --force would delete it, so choose another RUN_DIR")
-    elif list_checkpoints(run_dir):
-        raise VaeganError(f"{run_dir}: holds checkpoints of an unknown run; choose another RUN_DIR")
-
-
-def prepare_run_dir(run_dir: Path, info: dict, force: bool) -> bool:
-    """Create or check RUN_DIR; returns True when there is a checkpoint to resume from."""
-    existing = run_dir / RUN_FILE
-    _refuse_other_kind(run_dir)
-    if force:
-        shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
-        shutil.rmtree(run_dir / "tensorboard", ignore_errors=True)
-        shutil.rmtree(run_dir / FINETUNE_DIR, ignore_errors=True)
-        existing.unlink(missing_ok=True)
-    elif existing.is_file():
-        old, new = _trajectory(read_json(existing, "vocoder run description")), _trajectory(info)
-        if old != new:
-            changed = sorted(k for k in set(old["train"]) | set(new["train"]) if old["train"].get(k) != new["train"].get(k))
-            what = f"settings ({', '.join(changed)})" if changed else "generator or features"
-            raise VaeganError(f"{run_dir}: holds a vocoder run with other {what}; use --force to start over")
-    elif run_dir.is_dir() and any(p.name != LOCK_FILE for p in run_dir.iterdir()):
-        raise VaeganError(f"{run_dir}: exists and is not a vocoder run folder; use --force to write into it")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_json(run_dir / RUN_FILE, info)
-    return bool(list_checkpoints(run_dir))
+    return {"train": cfg.to_dict(), "generator": gen_cfg.to_dict(), "features": features.to_dict(), "dataset": str(dataset_dir)}
 
 
 # ----------------------------------------------------------------------------- the loop
 
 
-def _log_scalars(writer, losses: dict[str, float], lr: float, step: int) -> None:
-    for key, value in losses.items():
-        writer.add_scalar(f"train/{key}", value, step)
-    writer.add_scalar("train/lr", lr, step)
-
-
-def _checkpoint(state: VocoderTrainState, run_dir: Path, data: VocoderData, writer) -> Path:
+def _checkpoint(state: VocoderTrainState, run: RunFolder, data: VocoderData, logger: TrainingLog) -> Path:
     val_l1, wavs = validate(state, data)
-    writer.add_scalar("val/mel_l1", val_l1, state.step)
-    for i, wav in enumerate(wavs[:2]):
-        writer.add_audio(f"val/{i}", wav.clamp(-1, 1), state.step, sample_rate=state.features.sample_rate)
-    folder = save_checkpoint(state, run_dir, data.matched_to)
+    logger.log("val", state.step, {"mel_l1": val_l1})
+    logger.plot_losses()
+    if logger.writer:
+        for i, wav in enumerate(wavs[:2]):
+            logger.writer.add_audio(f"val/{i}", wav.clamp(-1, 1), state.step, sample_rate=state.features.sample_rate)
+    folder = save_checkpoint(state, run, data.matched_to)
     log.info("step %d: val mel L1 %.4f, saved %s", state.step, val_l1, folder)
     return folder
 
 
 def open_run(
-    dataset_dir: Path, run_dir: Path, cfg: VocoderTrainConfig, device: str, force: bool,
+    dataset_dir: Path, run: RunFolder, cfg: VocoderTrainConfig, device: str, force: bool,
     ctx: distributed.DistContext = distributed.SINGLE,
 ) -> tuple[VocoderData, VocoderTrainState]:
     """Check the dataset (and VAE-GAN) and RUN_DIR, build the models, restore the newest checkpoint if any."""
@@ -574,30 +483,31 @@ def open_run(
         model_dir, speakers = check_finetune_model(cfg.finetune_from, dataset)
     data = VocoderData(dataset, *_train_and_val(dataset, speakers))
     info = _run_info(cfg, features, dataset_dir)
-    device = distributed.init(ctx, torch.device(resolve_device(device)))
-    resume = distributed.on_main(ctx, prepare_run_dir, run_dir, info, force)
+    device = distributed.init(ctx, resolve_device(device))
+    resume = distributed.on_main(ctx, run.claim, info, force)
     if model_dir is not None:
         utts = list(dict.fromkeys(data.train + data.val))  # val may be train itself
 
         def reconstructions():  # rank 0 computes and stores them; the others then read them
-            mels, matched = finetune_mels(run_dir, dataset, model_dir, utts, str(device))
-            write_json(run_dir / RUN_FILE, {**info, "matched_to": matched})
+            mels, matched = finetune_mels(run.path, dataset, model_dir, utts, str(device))
+            write_json(run.run_file, {**run.stored(), "matched_to": matched})
             return mels, matched
 
         data.input_mels, data.matched_to = (reconstructions() if ctx.main else (None, None))
         distributed.barrier(ctx)
         if not ctx.main:
-            data.input_mels, data.matched_to = finetune_mels(run_dir, dataset, model_dir, utts, str(device))
+            data.input_mels, data.matched_to = finetune_mels(run.path, dataset, model_dir, utts, str(device))
     state = build_state(cfg, features, device, resuming=resume)
     if ctx.world > 1:
         make_distributed(state, ctx)
     if resume:
-        load_checkpoint(state, list_checkpoints(run_dir)[-1])
-        log.info("resuming %s from step %d", run_dir, state.step)
+        load_checkpoint(state, run.checkpoints()[-1])
+        log.info("resuming %s from step %d", run.path, state.step)
     return data, state
 
 
-def fit(state: VocoderTrainState, data: VocoderData, run_dir: Path, progress: bool = True, on_step=None) -> Path:
+def fit(state: VocoderTrainState, data: VocoderData, run: RunFolder, progress: bool = True, on_step=None,
+        tensorboard: bool = True) -> Path:
     """Train up to `state.cfg.steps`, logging and checkpointing; returns the newest checkpoint.
 
     `on_step(state)` is called on every rank after every step."""
@@ -606,34 +516,30 @@ def fit(state: VocoderTrainState, data: VocoderData, run_dir: Path, progress: bo
     cfg = state.cfg
     steps_per_epoch = max(1, math.ceil(len(data.train) / cfg.batch_size))
     frames = cfg.segment_size // state.features.hop_length
-    existing = list_checkpoints(run_dir)
+    existing = run.checkpoints()
     last = existing[-1] if existing else None
     main = state.ctx.main
-    writer = tensorboard_writer(run_dir / "tensorboard", state.step) if main else None
+    logger = TrainingLog(run.path, state.step, tensorboard) if main else None
     bar = progress_bar(total=cfg.steps, initial=state.step, desc="vocoder", disable=not progress or not main, dynamic_ncols=True)
     try:
         while state.step < cfg.steps:
             lr = lr_at(cfg, state.step, steps_per_epoch)
             mel, wav = sample_batch(data, data.train, cfg.batch_size, frames, step_rng(cfg.seed, state.step, state.ctx.rank))
-            try:
-                losses = train_step(state, mel, wav, lr)
-            except NonFiniteLoss as exc:
-                kept = f"the last good checkpoint is {last}" if last else "no checkpoint was written yet"
-                raise VaeganError(f"{exc}, {kept}") from None
+            losses = train_step(state, mel, wav, lr)
             if on_step is not None:
                 on_step(state)
             bar.update(1)
             bar.set_postfix(mel=f"{losses['mel']:.3f}", d=f"{losses['d_mpd'] + losses['d_msd']:.3f}", refresh=False)
             if main and state.step % cfg.log_every == 0:
-                _log_scalars(writer, losses, lr, state.step)
+                logger.log("train", state.step, losses, lr=lr)
             if state.step % cfg.checkpoint_every == 0 or state.step == cfg.steps:
                 if main:
-                    last = _checkpoint(state, run_dir, data, writer)
+                    last = _checkpoint(state, run, data, logger)
                 distributed.barrier(state.ctx)
     finally:
         bar.close()
-        if writer is not None:
-            writer.close()
+        if logger is not None:
+            logger.close()
     return last
 
 
@@ -643,14 +549,11 @@ def train_vocoder(
     config: str = "v1",
     init: str | Path | None = None,
     finetune_from: str | Path | None = None,
-    steps: int = 100_000,
-    batch_size: int = 16,
-    segment_size: int = 8192,
     device: str = "auto",
-    checkpoint_every: int = 5000,
     force: bool = False,
     progress: bool = True,
     on_step=None,
+    tensorboard: bool = True,
     **overrides: Any,
 ) -> Path:
     """Train HiFi-GAN `config` on DATASET_DIR's train split; resume from RUN_DIR when it has checkpoints.
@@ -659,23 +562,23 @@ def train_vocoder(
     preset), or a vocoder file/folder. `finetune_from`: a VAE-GAN model or run folder with the
     dataset's features; the generator then hears its reconstructions of the utterances (computed
     once into RUN_DIR/finetune_mels/) while the losses compare with the real audio, and only the
-    speakers it knows are used. `overrides` set any other `VocoderTrainConfig` field.
+    speakers it knows are used. `overrides` set any other `VocoderTrainConfig` field (steps, batch_size,
+    checkpoint_every, …; the defaults are the paper's).
     Returns the newest checkpoint folder (its model.safetensors + config.json is a vocoder).
     """
-    if steps < 1:
-        raise VaeganError(f"steps must be at least 1, got {steps}")
     cfg = VocoderTrainConfig(
         config=config, init=None if init is None else str(init),
-        finetune_from=None if finetune_from is None else str(finetune_from), steps=steps, batch_size=batch_size,
-        segment_size=segment_size, checkpoint_every=checkpoint_every, **overrides,
+        finetune_from=None if finetune_from is None else str(finetune_from), **overrides,
     )
-    run_dir = Path(run_dir)
-    refuse_overlap(run_dir, {"dataset folder": Path(dataset_dir)})
-    _refuse_other_kind(run_dir)  # before the lock creates RUN_DIR
+    if cfg.steps < 1:
+        raise VaeganError(f"steps must be at least 1, got {cfg.steps}")
+    run = run_folder(run_dir)
+    refuse_overlap(run.path, {"dataset folder": Path(dataset_dir)})
+    run.refuse_other_kind()  # before the lock creates RUN_DIR
     ctx = distributed.from_environment()  # torchrun: rank 0 locks and writes, every rank trains
     try:
-        with run_lock(run_dir) if ctx.main else contextlib.nullcontext():
-            data, state = open_run(Path(dataset_dir), run_dir, cfg, device, force, ctx)
-            return fit(state, data, run_dir, progress, on_step)
+        with run.lock() if ctx.main else contextlib.nullcontext(), run.stop_on_divergence():
+            data, state = open_run(Path(dataset_dir), run, cfg, device, force, ctx)
+            return fit(state, data, run, progress, on_step, tensorboard)
     finally:
         distributed.close(ctx)
