@@ -25,7 +25,7 @@ import soundfile as sf
 from ..io import FORMAT_VERSIONS, atomic_path, sha256_file
 from ..errors import VaeganError
 from ..progress import progress_bar
-from .corpora import _claim_dest, _finish
+from .corpora.destination import claim_dest, finish
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +174,7 @@ def synth_instruments(dest: Path, plan: SynthPlan = SynthPlan(), soundfont: Path
     soundfont = find_soundfont(soundfont)
     _fluidsynth()
     dest = Path(dest)
-    _claim_dest(dest, "synth-instruments", force)
+    claim_dest(dest, "synth-instruments", force)
     notes, skipped, kept = plan.notes(), {}, []
     for note in progress_bar(notes, desc="render", unit="note", disable=not progress):
         waves = {i: render(soundfont, GM_PROGRAMS.index(i), note, plan) for i in plan.instruments}
@@ -200,6 +200,6 @@ def synth_instruments(dest: Path, plan: SynthPlan = SynthPlan(), soundfont: Path
         "plan": asdict(plan),
         "licence": "renders of the FluidR3 GM soundfont (MIT); see the soundfont's own licence if another is used",
     }
-    _finish(dest, record, keep_downloads=False)
+    finish(dest, record, keep_downloads=False)
     log.info("rendered %d notes × %d instruments into %s (%d skipped)", len(kept), len(plan.instruments), dest, len(skipped))
     return record
