@@ -87,9 +87,11 @@ def write_text(path: Path | str, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
-def write_json(path: Path | str, data: Any, indent: int | None = 2) -> None:
-    """JSON (UTF-8, strict: NaN is refused) written atomically."""
-    write_text(path, json.dumps(data, indent=indent, ensure_ascii=False, allow_nan=False) + "\n")
+def write_json(path: Path | str, data: Any, indent: int | None = 2, sort_keys: bool = False,
+               allow_nan: bool = False) -> None:
+    """JSON (UTF-8; NaN refused unless `allow_nan`, as strict readers reject it) written atomically."""
+    text = json.dumps(data, indent=indent, ensure_ascii=False, sort_keys=sort_keys, allow_nan=allow_nan)
+    write_text(path, text + "\n")
 
 
 def read_json(path: Path | str, what: str) -> Any:

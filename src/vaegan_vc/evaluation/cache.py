@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..io import atomic_path, write_text
+from ..io import atomic_path, write_json
 
 log = logging.getLogger(__name__)
 
@@ -83,5 +83,5 @@ class Cache:
         self.folder.mkdir(parents=True, exist_ok=True)
         for name in sorted(self._dirty):
             path = self.folder / f"{name}.json"
-            write_text(path, json.dumps(self._tables[name], sort_keys=True))
+            write_json(path, self._tables[name], indent=None, sort_keys=True, allow_nan=True)
         self._dirty.clear()

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from ..audio import save_audio
-from ..io import write_text
+from ..io import write_json
 from ..errors import VaeganError
 from ..progress import progress_bar
 from .aids import vocoder_identity
@@ -180,4 +180,4 @@ def _previous(folder: Path, model_id: list) -> dict[str, dict]:
 
 def _save_record(folder: Path, model_id: list, items: dict[str, dict]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    write_text(folder / CONVERSIONS_FILE, json.dumps({"model": model_id, "items": items}, indent=1))
+    write_json(folder / CONVERSIONS_FILE, {"model": model_id, "items": items}, indent=1, allow_nan=True)
