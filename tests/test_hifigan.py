@@ -382,7 +382,7 @@ def test_finetuning_needs_the_dataset_preset_and_known_speakers(tmp_path, caplog
     with pytest.raises(VaeganError, match="knows none of the speakers"):
         train_vocoder(data, tmp_path / "run", finetune_from=make_vaegan(tmp_path / "vae_cd", speakers=("C", "D")), steps=1, **TINY)
     assert not (tmp_path / "run").exists()  # refused before RUN_DIR is touched
-    with caplog.at_level(logging.INFO, logger="vaegan_vc.vocoders.hifigan.train"):
+    with caplog.at_level(logging.INFO, logger="vaegan_vc.vocoders.hifigan"):
         vae = make_vaegan(tmp_path / "vae_ac", speakers=("A", "C"))
         train_vocoder(data, tmp_path / "run", finetune_from=vae, steps=1, checkpoint_every=1, **TINY)
     assert "fine-tuning on A only" in caplog.text and "does not know B" in caplog.text
