@@ -282,11 +282,11 @@ def _add_data(sub) -> None:
     r.add_argument("--pitches", type=_midi_range, default=None, metavar="LO:HI[:STEP]",
                    help="MIDI notes of the single notes (default: 55:80:2, G3 to G5 in whole tones)")
     r.add_argument("--velocities", type=_int_list, default=None, help="comma-separated MIDI velocities (default: 75,100,125)")
-    r.add_argument("--note-seconds", type=positive_float, default=1.5, help="held length of a single note (default: 1.5)")
-    r.add_argument("--melodies", type=non_negative_int, default=8, help="seeded 8-note melodies per instrument (default: 8)")
+    r.add_argument("--note-seconds", type=positive_float, default=1.5, help="held length of a single note (default: %(default)s)")
+    r.add_argument("--melodies", type=non_negative_int, default=8, help="seeded 8-note melodies per instrument (default: %(default)s)")
     r.add_argument("--sample-rate", type=positive_int, default=44100, help="default: 44100")
     r.add_argument("--soundfont", type=Path, help="a General MIDI .sf2 (default: Debian's fluid-soundfont-gm)")
-    r.add_argument("--seed", type=int, default=0, help="melody seed (default: 0)")
+    r.add_argument("--seed", type=int, default=0, help="melody seed (default: %(default)s)")
     r.add_argument("--force", action="store_true", help="replace a corpus already in DEST")
     r.set_defaults(func=cmd_synth_instruments)
 
@@ -299,10 +299,10 @@ def _add_prepare(sub) -> None:
     p.add_argument("--features", choices=["seed", "hifigan", "music"], default="hifigan",
                    help="feature preset: hifigan (default; 22.05 kHz, for the HiFi-GAN vocoder), seed (the paper's, Griffin-Lim) "
                         "or music (instruments: 44.1 kHz, 128 mels to 16 kHz, Griffin-Lim)")
-    p.add_argument("--seed", type=int, default=0, help="split seed (default: 0)")
+    p.add_argument("--seed", type=int, default=0, help="split seed (default: %(default)s)")
     p.add_argument("--workers", type=positive_int, default=None, help="parallel processes (default: one per usable core)")
-    p.add_argument("--val-fraction", type=fraction, default=0.1, help="share of utterance ids for validation (default: 0.1)")
-    p.add_argument("--test-fraction", type=fraction, default=0.1, help="share of utterance ids for testing (default: 0.1)")
+    p.add_argument("--val-fraction", type=fraction, default=0.1, help="share of utterance ids for validation (default: %(default)s)")
+    p.add_argument("--test-fraction", type=fraction, default=0.1, help="share of utterance ids for testing (default: %(default)s)")
     p.add_argument("--force", action="store_true", help="overwrite OUT_DIR")
     p.set_defaults(func=cmd_prepare)
 
@@ -334,7 +334,7 @@ def _add_train(sub) -> None:
         p.add_argument(f"--{key.replace('_', '-')}-weight", type=non_negative_float, help=f"weight of the '{key}' loss")
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto",
                    help="default: auto (CUDA, else Apple MPS, else the CPU)")
-    p.add_argument("--log-every", type=positive_int, default=50, help="steps between logged training losses (default: 50)")
+    p.add_argument("--log-every", type=positive_int, default=50, help="steps between logged training losses (default: %(default)s)")
     p.add_argument("--no-tensorboard", action="store_true")
     p.add_argument("--force", action="store_true",
                    help="start over: delete RUN_DIR's checkpoints, logs and plots (a changed run is refused without it)")
@@ -362,7 +362,7 @@ def _add_convert(sub) -> None:
     p.add_argument("--stream", action="store_true",
                    help="run one file through the streaming path at real-time pace and report the latency")
     p.add_argument("--no-pace", action="store_true", help="with --stream: feed the blocks as fast as they convert")
-    p.add_argument("--block-ms", type=positive_float, default=93.0, help="with --stream: audio per step (default: 93 ms)")
+    p.add_argument("--block-ms", type=positive_float, default=93.0, help="with --stream: audio per step (default: %(default)s ms)")
     p.add_argument("--force", action="store_true", help="write into an existing OUT_DIR")
     p.set_defaults(func=cmd_convert)
 
@@ -370,7 +370,7 @@ def _add_convert(sub) -> None:
     lv.add_argument("model", nargs="?", help="bundled model name, model folder, or ONNX export with --runtime onnx (default: the bundled vcc2016)")
     lv.add_argument("--target", required=True, help="target voice")
     lv.add_argument("--pitch-shift", type=finite_float, default=0.0, metavar="SEMITONES", help="transpose the output (±24)")
-    lv.add_argument("--block-ms", type=positive_float, default=93.0, help="audio per step (default: 93 ms)")
+    lv.add_argument("--block-ms", type=positive_float, default=93.0, help="audio per step (default: %(default)s ms)")
     lv.add_argument("--vocoder", default="auto", help="auto (default), griffin-lim or hifigan")
     lv.add_argument("--runtime", choices=["torch", "onnx"], default="torch", help="default: torch")
     lv.add_argument("--input-device", help="PortAudio input device (name or index; default: the system's)")
@@ -403,15 +403,15 @@ def _add_convert(sub) -> None:
 def _add_serve(sub) -> None:
     p = sub.add_parser("serve", help="a local web page: upload or record a voice, convert it, listen and download")
     p.add_argument("model", nargs="?", help="a bundled model's name, a model folder or a run folder (default: the bundled vcc2016 model)")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this computer only)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this computer only)")
     p.add_argument("--port", type=positive_int, default=8000, help="default: 8000")
     p.add_argument("--vocoder", default="auto", help="auto (default), griffin-lim or hifigan")
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="cpu", help="default: cpu")
     p.add_argument("--runtime", choices=["torch", "onnx"], default="torch", help="onnx: MODEL is an `export --onnx` folder")
-    p.add_argument("--workers", type=positive_int, default=1, help="conversions run at once (default: 1)")
-    p.add_argument("--queue", type=non_negative_int, default=4, help="conversions that may wait for a worker; more get 'busy' (default: 4)")
-    p.add_argument("--max-upload-mb", type=positive_float, default=20.0, help="largest upload (default: 20 MB)")
-    p.add_argument("--max-seconds", type=positive_float, default=60.0, help="longest audio converted (default: 60 s)")
+    p.add_argument("--workers", type=positive_int, default=1, help="conversions run at once (default: %(default)s)")
+    p.add_argument("--queue", type=non_negative_int, default=4, help="conversions that may wait for a worker; more get 'busy' (default: %(default)s)")
+    p.add_argument("--max-upload-mb", type=positive_float, default=20.0, help="largest upload (default: %(default)s MB)")
+    p.add_argument("--max-seconds", type=positive_float, default=60.0, help="longest audio converted (default: %(default)s s)")
     p.set_defaults(func=cmd_serve)
 
 

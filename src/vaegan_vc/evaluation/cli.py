@@ -30,7 +30,7 @@ def add_evaluate_command(subparsers) -> argparse.ArgumentParser:
         help="MODEL DATASET_DIR OUT_DIR, or OUT_DIR with --converted/--reference")
     add("--converted", type=Path, metavar="DIR", help="folder of SRC_to_TGT/<utt>.wav conversions made elsewhere")
     add("--reference", type=Path, metavar="DIR", help="folder of real <SPK>/<utt>.wav (or .flac) utterances")
-    add("--split", choices=["train", "val", "test"], default="test", help="model mode: split to convert (default: test)")
+    add("--split", choices=["train", "val", "test"], default="test", help="model mode: split to convert (default: %(default)s)")
     add("--pairs", default="all", metavar="PAIRS", help="'all' (default) or SRC:TGT[,SRC:TGT…]")
     add("--vocoder", metavar="NAME",
         help="model mode: auto (default: hifigan for a hifigan-preset model when installed, else griffin-lim), "
@@ -49,7 +49,7 @@ def add_evaluate_command(subparsers) -> argparse.ArgumentParser:
     add("--samples", type=non_negative_int, default=2, metavar="N",
         help="audio players and mel plots per pair in report.html (default: 2)")
     add("--no-aids", action="store_true", help="skip the reading aids (no-conversion baseline, vocoder-only ceiling)")
-    add("--device", choices=["auto", "cpu", "cuda"], default="cpu", help="device of the model and the tools (default: cpu)")
+    add("--device", choices=["auto", "cpu", "cuda"], default="cpu", help="device of the model and the tools (default: %(default)s)")
     add("--workers", type=positive_int, metavar="N",
         help="analysis processes on the CPU, ~1 GB each (default: one per usable core, at most 8; 1 = none)")
     add("--no-progress", action="store_true", help="no progress bar")

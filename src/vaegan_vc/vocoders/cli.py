@@ -24,7 +24,7 @@ def add_vocoder_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     train.add_argument("dataset_dir", type=Path, metavar="DATASET_DIR", help="folder written by `vaegan-vc prepare`")
     train.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="checkpoints, run.json and TensorBoard logs go here")
-    train.add_argument("--config", choices=CONFIG_NAMES, default="v1", help="generator size (default: v1)")
+    train.add_argument("--config", choices=CONFIG_NAMES, default="v1", help="generator size (default: %(default)s)")
     train.add_argument(
         "--init", default=None, metavar="universal|PATH",
         help="start from the pretrained universal V1 ('universal'; needs the 'hifigan' feature preset) "
