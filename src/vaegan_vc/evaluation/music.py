@@ -144,10 +144,10 @@ def evaluate_music(model_path: Path, dataset_dir: Path, out_dir: Path, pairs=Non
                    vocoder_name: str | None = None, max_notes: int | None = None, force: bool = False,
                    progress: bool = True) -> dict:
     """Convert and score every `split` note of each pair; write OUT_DIR/{metrics.json, report.md,
-    converted/SRC_to_TGT/<note>.wav}. Returns the metrics."""
-    from ..convert import PitchOptions, convert_features, load_model
+    converted/SRC_to_TGT/<note>.wav, SRC_to_TGT.png}. Returns the metrics."""
+    from ..convert import load_model
     from ..data.dataset import Dataset
-    from ..vocoders import load_vocoder, vocode_long
+    from ..vocoders import load_vocoder
     from .plans import choose_pairs
 
     ds = Dataset(dataset_dir)
@@ -159,46 +159,64 @@ def evaluate_music(model_path: Path, dataset_dir: Path, out_dir: Path, pairs=Non
     refuse_overlap(out_dir, {"dataset": ds.folder})
     refuse_to_overwrite(out_dir, force)
     pairs = choose_pairs(loaded.speakers, pairs, f"the model {loaded.path}")
-    vocoder = load_vocoder(vocoder_name, loaded.features)
-    judge = TimbreJudge.fit(ds, split)
-    keep = PitchOptions(mode="keep")
-    features = loaded.features
-    real = {s: np.stack([embedding(ds.mel(u).numpy()) for u in ds.select(s, split)]) for s in {t for _, t in pairs}}
-    results = {"instruments_accuracy_on_real_notes": judge.accuracy, "embedding": f"mean+std of {N_MFCC} MFCCs",
-               "pitch_tracker": f"pyworld {JUDGE_F0}",
-               "split": split, "pairs": {}}
+    scorer = _PairScorer(ds, loaded, load_vocoder(vocoder_name, loaded.features), TimbreJudge.fit(ds, split), split, out_dir)
+    results = {"instruments_accuracy_on_real_notes": scorer.judge.accuracy, "embedding": f"mean+std of {N_MFCC} MFCCs",
+               "pitch_tracker": f"pyworld {JUDGE_F0}", "split": split, "pairs": {}}
     for src, tgt in progress_bar(pairs, desc="music pairs", unit="pair", disable=not progress):
-        notes = sorted(ds.select(src, split), key=lambda u: u.utt_id)[:max_notes]
-        if not notes:
-            raise VaeganError(f"{ds.folder}: {src} has no '{split}' notes")
-        converted, floor, ceiling = [], [], []
-        by_id = {u.utt_id: u for u in ds.select(tgt, split)}
-        for u in notes:
-            mel, f0 = ds.mel(u), ds.f0(u)
-            out_mel = convert_features(loaded, mel, tgt, f0, keep)
-            wav = vocode_long(vocoder, out_mel).numpy()
-            save_audio(out_dir / "converted" / f"{src}_to_{tgt}" / f"{u.utt_id}.wav", wav, features.sample_rate)
-            f0_ref = note_f0(ds.wav(u), features)
-            row = _note_row(wav, mel_features(wav, features).numpy(), f0_ref, features)
-            recon = convert_features(loaded, mel, src, f0, keep)
-            cycle = convert_features(loaded, out_mel, src, f0, keep)
-            row.update(ssim_recon=mel_ssim(recon.numpy(), mel.numpy()), ssim_cycle=mel_ssim(cycle.numpy(), mel.numpy()))
-            converted.append(row)
-            floor.append(_note_row(ds.wav(u), mel.numpy(), f0_ref, features))
-            t = by_id.get(u.utt_id)
-            if t is not None:  # the real target playing the same note, through the vocoder
-                vocoded = vocode_long(vocoder, ds.mel(t)).numpy()
-                ceiling.append(_note_row(vocoded, mel_features(vocoded, features).numpy(), note_f0(ds.wav(t), features),
-                                         features))
-        key = f"{src}_to_{tgt}"
-        _figure(out_dir / f"{key}.png", ds, notes[0], tgt, by_id, features, out_dir / "converted" / key / f"{notes[0].utt_id}.wav")
-        results["pairs"][key] = {"conversion": _summarise(converted, tgt, judge, real[tgt]),
-                                 "no_conversion": _summarise(floor, tgt, judge, real[tgt])}
-        if ceiling:
-            results["pairs"][key]["vocoder_only"] = _summarise(ceiling, tgt, judge, real[tgt])
+        results["pairs"][f"{src}_to_{tgt}"] = scorer.score(src, tgt, max_notes)
     write_json(out_dir / "metrics.json", results)
     write_text(out_dir / "report.md", music_report(results))
     return results
+
+
+@dataclass
+class _PairScorer:
+    """Scores one direction at a time: its conversions, the no-conversion floor, the vocoder-only ceiling."""
+
+    ds: object
+    loaded: object
+    vocoder: object
+    judge: TimbreJudge
+    split: str
+    out_dir: Path
+
+    def score(self, src: str, tgt: str, max_notes: int | None) -> dict:
+        notes = sorted(self.ds.select(src, self.split), key=lambda u: u.utt_id)[:max_notes]
+        if not notes:
+            raise VaeganError(f"{self.ds.folder}: {src} has no '{self.split}' notes")
+        by_id = {u.utt_id: u for u in self.ds.select(tgt, self.split)}
+        rows = {"conversion": [], "no_conversion": [], "vocoder_only": []}
+        for u in notes:
+            for name, row in self._note(u, src, tgt, by_id.get(u.utt_id)).items():
+                rows[name].append(row)
+        key = f"{src}_to_{tgt}"
+        _figure(self.out_dir / f"{key}.png", self.ds, notes[0], tgt, by_id, self.loaded.features,
+                self.out_dir / "converted" / key / f"{notes[0].utt_id}.wav")
+        real = np.stack([embedding(self.ds.mel(u).numpy()) for u in self.ds.select(tgt, self.split)])
+        return {name: _summarise(r, tgt, self.judge, real) for name, r in rows.items() if r}
+
+    def _note(self, u, src: str, tgt: str, parallel) -> dict[str, dict]:
+        """One note's rows: converted (+ SSIM of the reconstruction and the cycle), as it is, and the
+        real target playing it (`parallel`, when the corpus has it) through the vocoder."""
+        from ..convert import PitchOptions, convert_features
+        from ..vocoders import vocode_long
+
+        features, keep = self.loaded.features, PitchOptions(mode="keep")
+        mel, f0 = self.ds.mel(u), self.ds.f0(u)
+        out_mel = convert_features(self.loaded, mel, tgt, f0, keep)
+        wav = vocode_long(self.vocoder, out_mel).numpy()
+        save_audio(self.out_dir / "converted" / f"{src}_to_{tgt}" / f"{u.utt_id}.wav", wav, features.sample_rate)
+        f0_ref = note_f0(self.ds.wav(u), features)
+        row = _note_row(wav, mel_features(wav, features).numpy(), f0_ref, features)
+        recon = convert_features(self.loaded, mel, src, f0, keep)
+        cycle = convert_features(self.loaded, out_mel, src, f0, keep)
+        row.update(ssim_recon=mel_ssim(recon.numpy(), mel.numpy()), ssim_cycle=mel_ssim(cycle.numpy(), mel.numpy()))
+        out = {"conversion": row, "no_conversion": _note_row(self.ds.wav(u), mel.numpy(), f0_ref, features)}
+        if parallel is not None:
+            vocoded = vocode_long(self.vocoder, self.ds.mel(parallel)).numpy()
+            out["vocoder_only"] = _note_row(vocoded, mel_features(vocoded, features).numpy(),
+                                            note_f0(self.ds.wav(parallel), features), features)
+        return out
 
 
 def _figure(path: Path, ds, u, target: str, by_id: dict, features, converted_wav: Path) -> None:
