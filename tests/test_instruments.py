@@ -129,7 +129,7 @@ def test_two_instruments_playing_one_note_have_its_pitch_and_different_timbres(s
     f0 = {i: extract_f0(w, music) for i, w in notes.items()}
     assert cents_error(f0["trumpet"], f0["violin"]) < 30  # both play G4 (392 Hz)
     assert abs(np.median(f0["violin"][f0["violin"] > 0]) - 392.0) < 10
-    judged = {i: note_f0(w, music) for i, w in notes.items()}  # the music judge's tracker (Harvest)
+    judged = {i: note_f0(w, music) for i, w in notes.items()}  # the music judge's tracker (pYIN)
     assert cents_error(judged["trumpet"], judged["violin"]) < 30
     assert abs(np.median(judged["trumpet"][judged["trumpet"] > 0]) - 392.0) < 10
     e = {i: embedding(mel_features(w, music).numpy()) for i, w in notes.items()}

@@ -26,9 +26,11 @@ TRACKER = "pyworld-dio-stonemask"
 def extract_f0(wav: np.ndarray, cfg: FeatureConfig, method: str = "dio") -> np.ndarray:
     """Waveform [N] at cfg.sample_rate → F0 in Hz, float32 [N // hop], 0 where unvoiced.
 
-    `method` is WORLD's "dio" (+ StoneMask; ~100× real time, what `prepare` and `convert` use) or
-    "harvest" (~4× real time, far fewer octave errors on sustained instrument notes, where DIO often
-    locks onto a subharmonic near the floor; what `evaluate --music` judges pitch with).
+    `method`: WORLD's "dio" (+ StoneMask; ~100× real time, what `prepare` and `convert` use),
+    WORLD's "harvest" (~4× real time) or "pyin" (librosa's probabilistic YIN, ~5× real time; what
+    `evaluate --music` judges pitch with). On the 288 single notes of a rendered four-instrument
+    corpus (train split, scored against their MIDI pitch) the share within 50 cents was DIO 0.965
+    (violin 0.86: it locks onto a subharmonic), Harvest 0.986 (trumpet 0.94) and pYIN 1.000.
 
     DIO's frame i is centred on sample i·hop; our mel frame t on t·hop + hop/2. Half a hop
     (6 ms with the hifigan preset) is below the tracker's own time resolution, so frames are
@@ -38,14 +40,16 @@ def extract_f0(wav: np.ndarray, cfg: FeatureConfig, method: str = "dio") -> np.n
         warnings.simplefilter("ignore")  # pyworld 0.3.5 imports the deprecated pkg_resources
         import pyworld
 
-    if method not in ("dio", "harvest"):
-        raise VaeganError(f"unknown F0 method {method!r} (dio or harvest)")
+    if method not in ("dio", "harvest", "pyin"):
+        raise VaeganError(f"unknown F0 method {method!r} (dio, harvest or pyin)")
     frames = len(wav) // cfg.hop_length
     if frames == 0:
         return np.zeros(0, dtype=np.float32)
     x = np.ascontiguousarray(wav, dtype=np.float64)
     period = 1000.0 * cfg.hop_length / cfg.sample_rate
-    if method == "harvest":
+    if method == "pyin":
+        f0 = _pyin(x, cfg)
+    elif method == "harvest":
         f0, _ = pyworld.harvest(x, cfg.sample_rate, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL, frame_period=period)
     else:
         # speed=2 lets DIO analyse a 2x-decimated signal: ~3x faster, and F0 stays far below Nyquist.
@@ -56,6 +60,17 @@ def extract_f0(wav: np.ndarray, cfg: FeatureConfig, method: str = "dio") -> np.n
     out[:n] = f0[:n]
     out[~np.isfinite(out) | (out < F0_FLOOR * 0.5)] = 0.0
     return out
+
+
+def _pyin(x: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
+    """librosa's pYIN, one value per hop, 0 where unvoiced. The window holds at least two periods
+    of the floor (80 ms, rounded up to a power of two)."""
+    import librosa  # the evaluation extra's; only the music judge uses pYIN
+
+    frame = 1 << math.ceil(math.log2(0.08 * cfg.sample_rate))
+    f0, voiced, _ = librosa.pyin(x.astype(np.float32), fmin=F0_FLOOR, fmax=F0_CEIL, sr=cfg.sample_rate,
+                                 frame_length=frame, hop_length=cfg.hop_length)
+    return np.where(voiced & np.isfinite(f0), f0, 0.0)
 
 
 def log_f0_stats(f0: np.ndarray) -> dict[str, float]:

@@ -4,8 +4,8 @@ Per pair (SRC → TGT), on the split's notes of SRC, with 95 % confidence interv
 - **mel SSIM** of the reconstruction (SRC → SRC) and of the cycle (SRC → TGT → SRC), the measure of
   Bonnici et al. (2021);
 - **pitch kept:** per note, the median absolute difference in cents between the conversion's F0
-  and the source's (frames voiced in both; both tracked with WORLD Harvest, which unlike DIO
-  rarely takes a sustained note for its subharmonic); the median over notes and the
+  and the source's (frames voiced in both; both tracked with librosa's pYIN, which unlike WORLD's
+  DIO and Harvest never took a real rendered note for its subharmonic, see pitch.extract_f0); the median over notes and the
   share of notes within 50 cents;
 - **timbre reached:** the share of conversions a classifier assigns to TGT. The classifier is a
   logistic regression trained here on the real train-split notes of every instrument of the
@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 N_MFCC = 20
 FD_DIMS = 8
 WITHIN_CENTS = 50.0
-JUDGE_F0 = "harvest"
+JUDGE_F0 = "pyin"
 
 
 def embedding(mel: np.ndarray) -> np.ndarray:
@@ -131,8 +131,8 @@ def _summarise(rows: list[dict], target: str, judge: TimbreJudge, real_target: n
 
 
 def note_f0(wav: np.ndarray, features) -> np.ndarray:
-    """The judge's F0 track [T]: Harvest, since DIO (what prepare stores) mistakes many sustained
-    instrument notes for their subharmonic; every row, the source's reference included, uses it."""
+    """The judge's F0 track [T]: pYIN, the tracker that was right on every real rendered note (see
+    pitch.extract_f0); every row, the source's reference included, uses it."""
     return extract_f0(wav, features, method=JUDGE_F0)
 
 
@@ -161,7 +161,7 @@ def evaluate_music(model_path: Path, dataset_dir: Path, out_dir: Path, pairs=Non
     pairs = choose_pairs(loaded.speakers, pairs, f"the model {loaded.path}")
     scorer = _PairScorer(ds, loaded, load_vocoder(vocoder_name, loaded.features), TimbreJudge.fit(ds, split), split, out_dir)
     results = {"instruments_accuracy_on_real_notes": scorer.judge.accuracy, "embedding": f"mean+std of {N_MFCC} MFCCs",
-               "pitch_tracker": f"pyworld {JUDGE_F0}", "split": split, "pairs": {}}
+               "pitch_tracker": f"librosa {JUDGE_F0}", "split": split, "pairs": {}}
     for src, tgt in progress_bar(pairs, desc="music pairs", unit="pair", disable=not progress):
         results["pairs"][f"{src}_to_{tgt}"] = scorer.score(src, tgt, max_notes)
     write_json(out_dir / "metrics.json", results)
