@@ -8,7 +8,7 @@ from vaegan_vc.losses import (
     discriminator_losses, generator_losses, kl, l1, latent_mean_gap, lsgan_fake, lsgan_real, weighted_total,
 )
 from vaegan_vc.models.vaegan import VAEGAN, Discriminators
-from vaegan_vc.train import lr_at
+from vaegan_vc.runs import linear_decay_lr as lr_at  # the VAE-GAN's schedule
 
 
 def test_terms():

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -166,15 +164,6 @@ def list_checkpoints(run_dir: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.iterdir() if p.is_dir() and re.fullmatch(r"step_\d{8}", p.name))
-
-
-def commit_checkpoint(tmp_folder: Path, final_folder: Path, keep: int) -> None:
-    """Publish a fully written checkpoint folder by rename, then drop all but the newest `keep`."""
-    if final_folder.exists():
-        shutil.rmtree(final_folder)
-    os.replace(tmp_folder, final_folder)
-    for old in list_checkpoints(final_folder.parent.parent)[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def resolve_model_dir(path: Path, what: str = "model") -> Path:

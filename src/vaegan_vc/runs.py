@@ -35,7 +35,7 @@ from torch import Tensor
 
 from . import checkpoint as ckpt
 from .errors import VaeganError
-from .io import FORMAT_VERSIONS, partial_path, read_json, write_json, write_text
+from .io import FORMAT_VERSIONS, atomic_folder, read_json, write_json, write_text
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +121,9 @@ class RunFolder:
     def checkpoints(self) -> list[Path]:
         return ckpt.list_checkpoints(self.path)
 
-    def refuse_other_kind(self) -> None:
-        """Never train into (or --force away) another kind of run. Checked before anything is created."""
+    def refuse_other_kind(self) -> dict | None:
+        """Never train into (or --force away) another kind of run. Checked before anything is
+        created; returns the stored run.json (None for a new run)."""
         stored = self.stored()
         if stored is not None:
             kind = stored.get("kind", "vaegan")  # VAE-GAN runs before kinds were recorded
@@ -131,6 +132,7 @@ class RunFolder:
                                   "--force would delete it, so choose another RUN_DIR")
         elif self.checkpoints():
             raise VaeganError(f"{self.path}: holds checkpoints of an unknown run; choose another RUN_DIR")
+        return stored
 
     def claim(self, record: dict, force: bool) -> bool:
         """Start, resume or (with --force) restart the run described by `record`; write run.json.
@@ -139,9 +141,8 @@ class RunFolder:
         changed). A folder with other files is only written into with --force, which removes the
         run's own outputs and nothing else. Returns True when there is a checkpoint to resume.
         """
-        self.refuse_other_kind()
+        stored = self.refuse_other_kind()
         record = {"kind": self.kind, "format_version": FORMAT_VERSIONS["run"], **record}
-        stored = self.stored()
         if force:
             for name in (*RUN_OUTPUTS, *self.outputs):
                 target = self.path / name
@@ -170,33 +171,9 @@ class RunFolder:
                 out.append(key)
         return out
 
-    @contextlib.contextmanager
-    def lock(self) -> Iterator[None]:
-        """Hold RUN_DIR/.lock (an fcntl flock) while a run trains in it; a second process is refused.
-
-        The kernel drops the lock when its process dies, so a killed run never leaves a stale lock;
-        the file only tells who holds it. A run refused before it wrote anything leaves no folder.
-        """
-        created = not self.path.exists()
-        self.path.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path / LOCK_FILE, "a+")
-        try:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.seek(0)
-                holder = handle.read().strip() or "another process"
-                raise VaeganError(f"{self.path}: a training run is already using this folder ({holder}); "
-                                  "wait for it or stop it") from None
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"pid {os.getpid()} on {socket.gethostname()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
-            handle.flush()
-            yield
-        finally:
-            handle.close()
-            if created and [p.name for p in self.path.iterdir()] == [LOCK_FILE]:
-                shutil.rmtree(self.path, ignore_errors=True)
+    def lock(self):
+        """RUN_DIR/.lock while this process trains here (see run_lock)."""
+        return run_lock(self.path)
 
     @contextlib.contextmanager
     def stop_on_divergence(self) -> Iterator[None]:
@@ -209,23 +186,44 @@ class RunFolder:
             raise TrainingDiverged(f"{exc}; {kept}") from None
 
     def write_checkpoint(self, step: int, keep: int, write: Callable[[Path], None]) -> Path:
-        """Call `write(folder)` on a hidden temporary folder, then publish it as checkpoints/step_N
-        by rename and drop all but the newest `keep`."""
+        """Call `write(folder)` on a hidden temporary folder, publish it as checkpoints/step_N by
+        rename (io.atomic_folder), then drop all but the newest `keep`."""
         final = self.path / "checkpoints" / ckpt.checkpoint_name(step)
-        tmp = partial_path(final)
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        try:
+        with atomic_folder(final) as tmp:
             write(tmp)
-            ckpt.commit_checkpoint(tmp, final, keep)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+        for old in self.checkpoints()[:-keep]:
+            shutil.rmtree(old, ignore_errors=True)
         return final
 
 
-def run_lock(run_dir: Path):
-    """RUN_DIR/.lock for a folder of any kind (see RunFolder.lock)."""
-    return RunFolder(run_dir, kind="", describe="a run").lock()
+@contextlib.contextmanager
+def run_lock(run_dir: Path) -> Iterator[None]:
+    """Hold RUN_DIR/.lock (an fcntl flock) while a run trains in it; a second process is refused.
+
+    The kernel drops the lock when its process dies, so a killed run never leaves a stale lock;
+    the file only tells who holds it. A run refused before it wrote anything leaves no folder.
+    """
+    run_dir = Path(run_dir)
+    created = not run_dir.exists()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(run_dir / LOCK_FILE, "a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise VaeganError(f"{run_dir}: a training run is already using this folder ({holder}); "
+                              "wait for it or stop it") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+        if created and [p.name for p in run_dir.iterdir()] == [LOCK_FILE]:
+            shutil.rmtree(run_dir, ignore_errors=True)
 
 
 # ----------------------------------------------------------------------------- checkpoint state

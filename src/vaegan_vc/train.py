@@ -31,9 +31,6 @@ log = logging.getLogger(__name__)
 LOSS_KEYS = ("gan", "kl", "recon", "cycle_kl", "cycle", "latent", "fm", "disc_real", "disc_fake")
 
 
-lr_at = linear_decay_lr  # the VAE-GAN's schedule (runs.py)
-
-
 @dataclass
 class TrainState:
     """Everything that decides the rest of the trajectory; saved whole at each checkpoint."""
@@ -339,8 +336,7 @@ def _fit_locked(dataset: Dataset, run: RunFolder, model_cfg: ModelConfig, cfg: T
     record = _run_record(dataset, model_cfg, speakers, cfg)
     if ctx.world > 1:
         record["distributed"] = {"processes": ctx.world, "effective_batch": cfg.batch_size * ctx.world}
-    distributed.on_main(ctx, run.claim, record, options.force)
-    distributed.barrier(ctx)
+    distributed.on_main(ctx, run.claim, record, options.force)  # a collective: every rank waits for it
 
     f0_stats = {s: dataset.f0_stats(s) for s in speakers} if model_cfg.pitch else None
     state = build_state(model_cfg, dataset.features, speakers, cfg, device, f0_stats)

@@ -26,15 +26,14 @@ Conversions keep the source's pitch (pitch mode "keep"): an instrument plays the
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from scipy.fft import dct
 
 from ..audio import mel_features, save_audio
-from ..io import write_json, write_text
-from ..io import refuse_overlap, refuse_to_overwrite
+from ..io import refuse_overlap, refuse_to_overwrite, write_json, write_text
 from ..errors import VaeganError
 from ..pitch import extract_f0
 from ..progress import progress_bar
@@ -179,6 +178,7 @@ class _PairScorer:
     judge: TimbreJudge
     split: str
     out_dir: Path
+    real: dict[str, np.ndarray] = field(default_factory=dict)  # instrument → its real notes' embeddings
 
     def score(self, src: str, tgt: str, max_notes: int | None) -> dict:
         notes = sorted(self.ds.select(src, self.split), key=lambda u: u.utt_id)[:max_notes]
@@ -192,8 +192,13 @@ class _PairScorer:
         key = f"{src}_to_{tgt}"
         _figure(self.out_dir / f"{key}.png", self.ds, notes[0], tgt, by_id, self.loaded.features,
                 self.out_dir / "converted" / key / f"{notes[0].utt_id}.wav")
-        real = np.stack([embedding(self.ds.mel(u).numpy()) for u in self.ds.select(tgt, self.split)])
-        return {name: _summarise(r, tgt, self.judge, real) for name, r in rows.items() if r}
+        return {name: _summarise(r, tgt, self.judge, self._real(tgt)) for name, r in rows.items() if r}
+
+    def _real(self, instrument: str) -> np.ndarray:
+        """Embeddings [n, 40] of the instrument's real notes in the split (computed once per instrument)."""
+        if instrument not in self.real:
+            self.real[instrument] = np.stack([embedding(self.ds.mel(u).numpy()) for u in self.ds.select(instrument, self.split)])
+        return self.real[instrument]
 
     def _note(self, u, src: str, tgt: str, parallel) -> dict[str, dict]:
         """One note's rows: converted (+ SSIM of the reconstruction and the cycle), as it is, and the
