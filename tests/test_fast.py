@@ -50,7 +50,7 @@ def _contour(frames: int = 200) -> torch.Tensor:
 
 
 @pytest.mark.parametrize("speakers", [["a", "b"], ["a", "b", "c"]])
-@pytest.mark.parametrize("name", ["fast-tiny", "fast", "fast-nopitch", "fast-bottleneck"])
+@pytest.mark.parametrize("name", ["fast-tiny", "fast", "fast-nopitch", "fast-bottleneck", "fast-k3"])
 def test_shapes(speakers, name):
     cfg = model_preset(name, 80)
     model = VAEGAN(cfg, speakers, {s: STATS for s in speakers} if cfg.pitch else None)
@@ -69,6 +69,24 @@ def test_shapes(speakers, name):
     assert set(losses) == {"gan", "kl", "recon", "cycle_kl", "cycle", "latent", "fm"}
     assert out.ab.shape == out.aba.shape == x.shape
     assert all(torch.isfinite(v) for v in losses.values())
+
+
+def test_content_term_ties_the_translation_latent_to_the_source_latent():
+    """`content` appears only with a positive weight, and its gradient reaches the generators
+    (which made the translation)."""
+    cfg = model_preset("fast-tiny", 80)
+    model = VAEGAN(cfg, ["a", "b"], {"a": STATS, "b": STATS})
+    discs = Discriminators(cfg, ["a", "b"])
+    x_a, x_b, f0 = torch.rand(2, 80, 32), torch.rand(2, 80, 32), torch.full((2, 32), 150.0)
+    pitch = Pitch(f0, f0, STATS, STATS)
+    weights = {**default_loss_weights("fast"), "content": 10.0}
+    losses, _ = generator_losses(model, discs, x_a, x_b, "a", "b", None, pitch, weights)
+    assert float(losses["content"]) > 0
+    losses["content"].backward()
+    generator_grad = sum(p.grad.abs().sum() for p in model.generators.parameters() if p.grad is not None)
+    assert float(generator_grad) > 0
+    no_content, _ = generator_losses(model, discs, x_a, x_b, "a", "b", None, pitch, default_loss_weights("fast"))
+    assert "content" not in no_content
 
 
 def test_fast_latent_is_a_bottleneck():

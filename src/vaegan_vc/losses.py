@@ -44,6 +44,14 @@ def feature_matching(discs: Discriminators, fake: Tensor, real: Tensor, speaker:
     return sum(l1(f, r) for f, r in zip(fake_maps[:-1], real_maps[:-1])) / max(len(real_maps) - 1, 1)
 
 
+def content_consistency(mu_translated: Tensor, mu_source: Tensor) -> Tensor:
+    """L1 between the latent of each translation and that of its source (MUNIT's latent
+    reconstruction): what was said must survive the change of voice in the latent itself, not
+    only through the cycle, which can hide it in details a listener (or a recogniser) misses.
+    The source's μ is the fixed target, so the encoder cannot meet it by shrinking both."""
+    return l1(mu_translated, mu_source.detach())
+
+
 @dataclass
 class Pitch:
     """F0 of a crop pair, Hz [B, T] (0 = unvoiced), and each speaker's ln-F0 statistics."""
@@ -79,8 +87,8 @@ def generator_losses(
     x_a, x_b: [B, n_mels, T] crops. z = μ + ε with ε ~ N(0, I) from `noise` (a seeded generator,
     so that a resumed run draws the same ε); `noise=None` uses z = μ (validation). A pitch-aware
     model gets `pitch`: reconstructions and cycles keep their own F0, translations get the
-    source contour moved into the target's range. `fm` is computed only when `weights` gives
-    it a positive weight.
+    source contour moved into the target's range. `fm` and `content` are computed only when
+    `weights` gives them a positive weight.
     """
     n = x_a.shape[0]
     f0_a = f0_b = f0_ab = f0_ba = None
@@ -108,6 +116,8 @@ def generator_losses(
     }
     if (weights or {}).get("fm", 0.0) > 0:
         losses["fm"] = feature_matching(discs, aa, x_a, a) + feature_matching(discs, bb, x_b, b)
+    if (weights or {}).get("content", 0.0) > 0:
+        losses["content"] = content_consistency(mu_cycle, mu)
     return losses, Translations(aa, bb, ab, ba, aba, bab)
 
 

@@ -28,7 +28,7 @@ from .train_plots import ConversionSamples, validation_pairs
 
 log = logging.getLogger(__name__)
 
-LOSS_KEYS = ("gan", "kl", "recon", "cycle_kl", "cycle", "latent", "fm", "disc_real", "disc_fake")
+LOSS_KEYS = ("gan", "kl", "recon", "cycle_kl", "cycle", "latent", "fm", "content", "disc_real", "disc_fake")
 
 
 @dataclass
