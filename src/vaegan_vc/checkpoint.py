@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -75,35 +76,46 @@ def save_model(folder: Path, model: torch.nn.Module, features: FeatureConfig, ha
     write_json(folder / CONFIG_FILE, config)
 
 
-def load_model_tensors(folder: Path) -> dict[str, torch.Tensor]:
-    """A model folder's weights, checked against the sha256 in its config.json (when recorded:
-    folders written before it was are loaded as they are)."""
-    expected = read_json(folder / CONFIG_FILE, "model config").get("weights_sha256")
-    if expected is not None:
-        verify_sha256(folder / MODEL_FILE, expected)
-    return load_tensors(folder / MODEL_FILE, "model weights")
+@dataclass(frozen=True)
+class StoredConfig:
+    """A model folder's config.json, read and checked once."""
+
+    model: ModelConfig
+    features: FeatureConfig
+    speakers: list[str]
+    f0_stats: dict[str, dict[str, float]] | None  # a pitch-aware model's ln-F0 statistics
+    weights_sha256: str | None  # None in folders written before it was recorded
 
 
-def read_f0_stats(folder: Path) -> dict[str, dict[str, float]] | None:
-    """The speakers' ln-F0 statistics of a pitch-aware model (None for a model without them)."""
-    return read_json(folder / CONFIG_FILE, "model config").get("f0_stats")
+def read_config(folder: Path) -> StoredConfig:
+    path = folder / CONFIG_FILE
+    data = read_json(path, "model config")
+    if not isinstance(data, dict) or data.get("kind") != MODEL_KIND:
+        raise VaeganError(f"{path}: not a vaegan-vc model config")
+    check_format(data, "model", path)
+    try:
+        return StoredConfig(
+            ModelConfig.from_dict(data["model"]), FeatureConfig.from_dict(data["features"]), list(data["speakers"]),
+            data.get("f0_stats"), data.get("weights_sha256"),
+        )
+    except (KeyError, TypeError) as exc:
+        raise VaeganError(f"{path}: incomplete model config ({exc})") from None
+    except VaeganError as exc:
+        raise VaeganError(f"{path}: {exc}") from None
 
 
 def read_model_config(folder: Path) -> tuple[ModelConfig, FeatureConfig, list[str]]:
-    data = read_json(folder / CONFIG_FILE, "model config")
-    if not isinstance(data, dict) or data.get("kind") != MODEL_KIND:
-        raise VaeganError(f"{folder / CONFIG_FILE}: not a vaegan-vc model config")
-    check_format(data, "model", folder / CONFIG_FILE)
-    try:
-        return (
-            ModelConfig.from_dict(data["model"]),
-            FeatureConfig.from_dict(data["features"]),
-            list(data["speakers"]),
-        )
-    except (KeyError, TypeError) as exc:
-        raise VaeganError(f"{folder / CONFIG_FILE}: incomplete model config ({exc})") from None
-    except VaeganError as exc:
-        raise VaeganError(f"{folder / CONFIG_FILE}: {exc}") from None
+    config = read_config(folder)
+    return config.model, config.features, config.speakers
+
+
+def load_model_tensors(folder: Path, config: StoredConfig | None = None) -> dict[str, torch.Tensor]:
+    """A model folder's weights, checked against the sha256 in its config.json (when recorded:
+    folders written before it was are loaded as they are). `config`: the folder's, if already read."""
+    expected = (config or read_config(folder)).weights_sha256
+    if expected is not None:
+        verify_sha256(folder / MODEL_FILE, expected)
+    return load_tensors(folder / MODEL_FILE, "model weights")
 
 
 def load_state_dict_strict(module: torch.nn.Module, tensors: dict[str, torch.Tensor], path: Path) -> None:

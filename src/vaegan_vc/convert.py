@@ -58,12 +58,12 @@ def load_model(path: Path | str, device: str = "cpu") -> LoadedModel:
     """A model folder (model.safetensors + config.json), a run folder (→ newest checkpoint) or a
     bundled model's name. Weights stored in fp16 are loaded in fp32."""
     folder = model_folder(path)
-    model_cfg, features, speakers = ckpt.read_model_config(folder)
-    model = VAEGAN(model_cfg, speakers, ckpt.read_f0_stats(folder))
-    tensors = {k: v.float() if v.is_floating_point() else v for k, v in ckpt.load_model_tensors(folder).items()}
+    config = ckpt.read_config(folder)
+    model = VAEGAN(config.model, config.speakers, config.f0_stats)
+    tensors = {k: v.float() if v.is_floating_point() else v for k, v in ckpt.load_model_tensors(folder, config).items()}
     ckpt.load_state_dict_strict(model, tensors, folder / ckpt.MODEL_FILE)
     model.to(device).eval()
-    return LoadedModel(model, features, speakers, folder)
+    return LoadedModel(model, config.features, config.speakers, folder)
 
 
 @dataclass(frozen=True)

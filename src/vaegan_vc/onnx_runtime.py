@@ -50,8 +50,8 @@ class OnnxVAEGAN:
     """The encoder and the exported generators as onnxruntime sessions."""
 
     def __init__(self, folder: Path, manifest: dict):
-        self.cfg, _, _ = ckpt.read_model_config(folder)
-        stats = ckpt.read_f0_stats(folder)
+        config = ckpt.read_config(folder)
+        self.cfg, stats = config.model, config.f0_stats
         self.speakers = list(manifest["speakers"])
         self.f0_stats = {s: stats[s] for s in self.speakers} if stats else None
         digests = manifest["sha256"]

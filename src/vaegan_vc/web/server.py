@@ -93,16 +93,17 @@ class ConvertService:
         wav, sr = decode_upload(data, self.limits)
         try:
             mono = as_mono(wav, sr)
-            out, out_sr = self.vc.convert(mono, sr, target=target, pitch_shift=shift)
+            # Resampled once: the conversion and the source's spectrogram both use it.
+            source = self.vc.resampled(mono, sr)
+            out, out_sr = self.vc.convert(source, self.vc.sample_rate, target=target, pitch_shift=shift)
         except VaeganError as exc:
             raise UploadRefused(422, str(exc)) from None
         features = self.vc.loaded.features
-        source_at_model_rate = self.vc.resampled(mono, sr)
         return {
             "target": target, "pitch_shift": shift, "sample_rate": out_sr,
             "input_seconds": round(len(mono) / sr, 3), "output_seconds": round(len(out) / out_sr, 3),
             "audio": wav_data_uri(out, out_sr),
-            "source_spectrogram": mel_data_uri(source_at_model_rate, features, "original"),
+            "source_spectrogram": mel_data_uri(source, features, "original"),
             "converted_spectrogram": mel_data_uri(out, features, f"converted → {target}"),
             "seconds": round(time.perf_counter() - start, 3),
         }
