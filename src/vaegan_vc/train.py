@@ -28,9 +28,6 @@ from .train_plots import ConversionSamples, validation_pairs
 
 log = logging.getLogger(__name__)
 
-LOSS_KEYS = ("gan", "kl", "recon", "cycle_kl", "cycle", "latent", "fm", "content", "disc_real", "disc_fake")
-
-
 @dataclass
 class TrainState:
     """Everything that decides the rest of the trajectory; saved whole at each checkpoint."""
