@@ -104,11 +104,6 @@ def read_config(folder: Path) -> StoredConfig:
         raise VaeganError(f"{path}: {exc}") from None
 
 
-def read_model_config(folder: Path) -> tuple[ModelConfig, FeatureConfig, list[str]]:
-    config = read_config(folder)
-    return config.model, config.features, config.speakers
-
-
 def load_model_tensors(folder: Path, config: StoredConfig | None = None) -> dict[str, torch.Tensor]:
     """A model folder's weights, checked against the sha256 in its config.json (when recorded:
     folders written before it was are loaded as they are). `config`: the folder's, if already read."""

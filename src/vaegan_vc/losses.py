@@ -90,7 +90,7 @@ def generator_losses(
     source contour moved into the target's range. `fm` and `content` are computed only when
     `weights` gives them a positive weight.
     """
-    n = x_a.shape[0]
+    n, weights = x_a.shape[0], weights or {}
     f0_a = f0_b = f0_ab = f0_ba = None
     if pitch is not None:
         f0_a, f0_b = pitch.f0_a, pitch.f0_b
@@ -114,9 +114,9 @@ def generator_losses(
         "cycle": l1(aba, x_a) + l1(bab, x_b),
         "latent": latent_mean_gap(mu[:n], mu[n:]),
     }
-    if (weights or {}).get("fm", 0.0) > 0:
+    if weights.get("fm", 0.0) > 0:
         losses["fm"] = feature_matching(discs, aa, x_a, a) + feature_matching(discs, bb, x_b, b)
-    if (weights or {}).get("content", 0.0) > 0:
+    if weights.get("content", 0.0) > 0:
         losses["content"] = content_consistency(mu_cycle, mu)
     return losses, Translations(aa, bb, ab, ba, aba, bab)
 

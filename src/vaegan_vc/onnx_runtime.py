@@ -51,7 +51,7 @@ class OnnxVAEGAN:
 
     def __init__(self, folder: Path, manifest: dict):
         config = ckpt.read_config(folder)
-        self.cfg, stats = config.model, config.f0_stats
+        self.cfg, self.features, stats = config.model, config.features, config.f0_stats
         self.speakers = list(manifest["speakers"])
         self.f0_stats = {s: stats[s] for s in self.speakers} if stats else None
         digests = manifest["sha256"]
@@ -91,10 +91,9 @@ def load_onnx(path: Path | str) -> tuple[LoadedModel, Vocoder | None]:
     folder = Path(path)
     manifest = read_manifest(folder)
     model = OnnxVAEGAN(folder, manifest)
-    _, features, _ = ckpt.read_model_config(folder)
-    loaded = LoadedModel(model, features, model.speakers, folder)
+    loaded = LoadedModel(model, model.features, model.speakers, folder)
     vocoder = None
     if manifest.get("vocoder"):
         session = _session(folder / "vocoder.onnx", manifest["sha256"]["vocoder.onnx"])
-        vocoder = OnnxHiFiGANVocoder(session, features, int(manifest["vocoder"]["context_frames"]))
+        vocoder = OnnxHiFiGANVocoder(session, model.features, int(manifest["vocoder"]["context_frames"]))
     return loaded, vocoder

@@ -28,6 +28,7 @@ from .train_plots import ConversionSamples, validation_pairs
 
 log = logging.getLogger(__name__)
 
+
 @dataclass
 class TrainState:
     """Everything that decides the rest of the trajectory; saved whole at each checkpoint."""

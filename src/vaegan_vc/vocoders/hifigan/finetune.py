@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ...checkpoint import CONFIG_FILE, MODEL_FILE, read_model_config, resolve_model_dir
+from ...checkpoint import CONFIG_FILE, MODEL_FILE, read_config, resolve_model_dir
 from ...data.dataset import Dataset, UtteranceRef
 from ...errors import VaeganError
 from ...io import atomic_path, read_json, sha256_file, write_json
@@ -44,7 +44,8 @@ def check_finetune_model(path: str, dataset: Dataset) -> tuple[Path, list[str]]:
     log line: a vocoder matched to a VAE-GAN only ever vocodes that model's speakers.
     """
     folder = resolve_model_dir(Path(path))
-    _, features, model_speakers = read_model_config(folder)
+    config = read_config(folder)
+    features, model_speakers = config.features, config.speakers
     features.check_compatible(dataset.features, f"the VAE-GAN {folder}", f"dataset {dataset.folder}")
     known = [s for s in dataset.speakers if s in model_speakers]
     if not known:
