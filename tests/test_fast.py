@@ -13,7 +13,7 @@ from conftest import tiny_config, vcc_file, write_tone
 from vaegan_vc import checkpoint as ckpt
 from vaegan_vc.audio import load_audio, mel_features
 from vaegan_vc.cli import main
-from vaegan_vc.config import default_loss_weights, model_preset
+from vaegan_vc.config import default_loss_weights, model_preset, train_defaults
 from vaegan_vc.convert import PitchOptions, convert_features, load_model, source_f0, target_f0
 from vaegan_vc.data.dataset import Dataset
 from vaegan_vc.errors import VaeganError
@@ -27,6 +27,8 @@ STATS = {"log_mean": math.log(200.0), "log_std": 0.2}
 
 
 def fast_config(**kw):
+    """Tiny steps and crops, the fast family's loss weights and weight average."""
+    kw.setdefault("ema_decay", train_defaults("fast").ema_decay)
     return tiny_config(loss_weights=default_loss_weights("fast"), **kw)
 
 

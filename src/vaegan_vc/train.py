@@ -16,6 +16,7 @@ from . import checkpoint as ckpt
 from . import distributed
 from .config import FeatureConfig, ModelConfig, TrainConfig, model_preset
 from .data.dataset import CropSampler, Dataset
+from .ema import make_ema, update_ema
 from .devices import resolve_device
 from .errors import VaeganError
 from .io import refuse_overlap
@@ -48,6 +49,12 @@ class TrainState:
     crop_rng: torch.Generator | None = None  # None: crops come from data_rng (one process)
     generator_objective: Callable | None = None
     discriminator_objective: Callable | None = None
+    ema: VAEGAN | None = None  # the weight average checkpoints deploy (cfg.ema_decay > 0)
+
+    @property
+    def deployed(self) -> VAEGAN:
+        """The model that checkpoints write to model.safetensors, validation scores and plots show."""
+        return self.ema if self.ema is not None else self.model
 
     @property
     def crops_rng(self) -> torch.Generator:
@@ -65,7 +72,8 @@ def build_state(model_cfg: ModelConfig, features: FeatureConfig, speakers: list[
     opt_d = torch.optim.Adam(discs.parameters(), lr=cfg.lr, betas=cfg.betas)
     data_rng = torch.Generator().manual_seed(cfg.seed + 1)
     noise_rng = torch.Generator(device=device).manual_seed(cfg.seed + 2)
-    return TrainState(model, discs, opt_g, opt_d, data_rng, noise_rng, 0, features, cfg)
+    ema = make_ema(model) if cfg.ema_decay > 0 else None
+    return TrainState(model, discs, opt_g, opt_d, data_rng, noise_rng, 0, features, cfg, ema=ema)
 
 
 class GeneratorObjective(torch.nn.Module):
@@ -134,6 +142,8 @@ def train_step(state: TrainState, sampler: CropSampler, device: torch.device) ->
     state.opt_g.zero_grad(set_to_none=True)
     weighted_total(g_losses, cfg.loss_weights).backward()
     state.opt_g.step()
+    if state.ema is not None:
+        update_ema(state.ema, state.model, cfg.ema_decay, state.step + 1)
     if parallel:
         state.discs.requires_grad_(True)
 
@@ -174,21 +184,22 @@ def validation_crops(dataset: Dataset, speakers: list[str], crop: int, count: in
 
 @torch.no_grad()
 def validate(state: TrainState, crops: dict[str, tuple[Tensor, Tensor | None]], device: torch.device) -> dict[str, float]:
-    """Mean loss terms over the validation pairs, with z = μ (no sampling noise)."""
-    state.model.eval()
+    """Mean loss terms of the deployed model over the validation pairs, with z = μ (no sampling noise)."""
+    model = state.deployed
+    model.eval()
     totals: dict[str, float] = {}
-    pairs = validation_pairs(state.model.speakers)
+    pairs = validation_pairs(model.speakers)
     for a, b in pairs:
         (mel_a, f0_a), (mel_b, f0_b) = crops[a], crops[b]
         n = min(len(mel_a), len(mel_b))
         x_a, x_b = mel_a[:n].to(device), mel_b[:n].to(device)
-        pitch = _pitch(state.model, a, b, None if f0_a is None else f0_a[:n], None if f0_b is None else f0_b[:n], device)
+        pitch = _pitch(model, a, b, None if f0_a is None else f0_a[:n], None if f0_b is None else f0_b[:n], device)
         with _autocast(device):
-            g, out = generator_losses(state.model, state.discs, x_a, x_b, a, b, None, pitch, state.cfg.loss_weights)
+            g, out = generator_losses(model, state.discs, x_a, x_b, a, b, None, pitch, state.cfg.loss_weights)
             d = discriminator_losses(state.discs, x_a, x_b, out.ab, out.ba, a, b)
         for k, v in {**g, **d}.items():
             totals[k] = totals.get(k, 0.0) + float(v) / len(pairs)
-    state.model.train()
+    model.train()
     return totals
 
 
@@ -210,14 +221,20 @@ def gather_rank_rngs(state: TrainState) -> dict[str, Tensor]:
     return out
 
 
+TRAINED = "train_model."  # prefix of the trained weights in the state file of a run with a weight average
+
+
 def save_checkpoint(state: TrainState, run: RunFolder, rank_rngs: dict[str, Tensor] | None = None) -> Path:
     """Write model (deployable) and training state (resumable) into one checkpoint folder.
 
     `rank_rngs` (from gather_rank_rngs) adds every rank's generators, so a torchrun run resumes
-    each rank's crop stream; a single process ignores them."""
+    each rank's crop stream; a single process ignores them. With a weight average, model.safetensors
+    holds the average and the training state the trained weights (`train_model.*`)."""
     def write(folder: Path) -> None:
-        ckpt.save_model(folder, state.model, state.features)
+        ckpt.save_model(folder, state.deployed, state.features)
         tensors = {f"discs.{k}": v for k, v in state.discs.state_dict().items()}
+        if state.ema is not None:
+            tensors.update({f"{TRAINED}{k}": v for k, v in state.model.state_dict().items()})
         tensors.update({"rng.data": state.data_rng.get_state(), "rng.noise": state.noise_rng.get_state(),
                         "rng.torch": torch.get_rng_state(), **(rank_rngs or {})})
         save_state(folder, state.step, tensors, {"opt_g": state.opt_g, "opt_d": state.opt_d})
@@ -228,8 +245,11 @@ def save_checkpoint(state: TrainState, run: RunFolder, rank_rngs: dict[str, Tens
 def load_checkpoint(state: TrainState, folder: Path) -> None:
     """Restore everything `save_checkpoint` wrote (strict keys, no pickle)."""
     model_tensors = ckpt.load_model_tensors(folder)
-    ckpt.load_state_dict_strict(state.model, model_tensors, folder / ckpt.MODEL_FILE)
+    ckpt.load_state_dict_strict(state.deployed, model_tensors, folder / ckpt.MODEL_FILE)
     tensors, step = load_state(folder, {"opt_g": state.opt_g, "opt_d": state.opt_d}, "training state")
+    if state.ema is not None:
+        trained = {k[len(TRAINED):]: v for k, v in tensors.items() if k.startswith(TRAINED)}
+        ckpt.load_state_dict_strict(state.model, trained, folder / ckpt.STATE_FILE)
     discs = {k[len("discs."):]: v for k, v in tensors.items() if k.startswith("discs.")}
     ckpt.load_state_dict_strict(state.discs, discs, folder / ckpt.STATE_FILE)
     try:
@@ -250,10 +270,15 @@ def load_checkpoint(state: TrainState, folder: Path) -> None:
 
 
 def run_folder(run_dir: Path) -> RunFolder:
-    """A VAE-GAN run folder. Stored model settings are read through ModelConfig, so a run written
-    before a model field existed still resumes."""
+    """A VAE-GAN run folder. Stored settings are read through ModelConfig and TrainConfig, so a run
+    written before a field existed still resumes (with the field's default)."""
     def normalise(stored: dict) -> dict:
-        return {**stored, "model": ModelConfig.from_dict(stored["model"]).to_dict()} if "model" in stored else stored
+        stored = dict(stored)
+        if "model" in stored:
+            stored["model"] = ModelConfig.from_dict(stored["model"]).to_dict()
+        if "train" in stored:
+            stored["train"] = TrainConfig.from_dict(stored["train"]).to_dict()
+        return stored
 
     return RunFolder(run_dir, kind="vaegan", describe="a VAE-GAN training run", normalise=normalise)
 

@@ -49,7 +49,7 @@ class ConversionSamples:
     @torch.no_grad()
     def log(self, step: int, log: TrainingLog) -> None:
         """The seed's plot_AtB per direction: input, converted, cycle reconstruction, target."""
-        model = self.state.model
+        model = self.state.deployed
         device = next(model.parameters()).device
         model.eval()
         for i, (src, tgt, utt_id, mel, target, f0) in enumerate(self.samples):
