@@ -8,6 +8,7 @@ implementation's 14 pairs/s (batch 4) and 29 pairs/s (batch 32) on an H100.
 
     python benchmarks/train_speed.py                        # CPU (2 threads), seed and tiny
     python benchmarks/train_speed.py --models seed fast --max-batch 16   # the fast family's ratio
+    python benchmarks/train_speed.py --models seed fast fast@bf16 --max-batch 16   # + bf16 autocast on the CPU
     python benchmarks/train_speed.py --device cuda          # 4 … 128 on the GPU
     python benchmarks/train_speed.py --models seed --max-batch 8 --dataset DS
 """
@@ -94,11 +95,20 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def measure(dataset: Dataset, model_name: str, batch: int, device: torch.device, args: argparse.Namespace) -> dict:
+def model_spec(text: str) -> str:
+    """A --models entry: a model preset, optionally '@bf16' (CPU bf16 autocast, where native)."""
+    name, _, precision = text.partition("@")
+    if name not in MODEL_PRESETS or precision not in ("", "bf16"):
+        raise argparse.ArgumentTypeError(f"'{text}': expected one of {', '.join(MODEL_PRESETS)}, optionally with @bf16")
+    return text
+
+
+def measure(dataset: Dataset, spec: str, batch: int, device: torch.device, args: argparse.Namespace) -> dict:
     """Warm up, then time train_step for at least --min-steps steps and --seconds seconds."""
+    model_name, _, precision = spec.partition("@")
     model_cfg = model_preset(model_name, dataset.features.n_mels)
     cfg = TrainConfig(batch_size=batch, crop_frames=args.crop, steps=10**9,  # constant LR throughout
-                      loss_weights=default_loss_weights(model_cfg.family))
+                      loss_weights=default_loss_weights(model_cfg.family), cpu_bf16=precision == "bf16")
     f0_stats = {s: dataset.f0_stats(s) for s in dataset.speakers} if model_cfg.pitch else None
     state = build_state(model_cfg, dataset.features, dataset.speakers, cfg, device, f0_stats)
     sampler = CropSampler(dataset, dataset.speakers, cfg.crop_frames, device, with_f0=model_cfg.pitch)
@@ -191,7 +201,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_common_args(parser)
     parser.add_argument("--dataset", type=Path, default=None, help="a prepared dataset (default: prepare SF1 + TM1 in the work dir)")
-    parser.add_argument("--models", nargs="+", choices=MODEL_PRESETS, default=["seed", "tiny"])
+    parser.add_argument("--models", nargs="+", type=model_spec, default=["seed", "tiny"],
+                        help="model presets; NAME@bf16 trains under CPU bf16 autocast (where the CPU has it natively)")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default: %(default)s)")
     parser.add_argument("--batch", type=int, default=4, help="first batch size (default: %(default)s)")

@@ -27,8 +27,9 @@ STATS = {"log_mean": math.log(200.0), "log_std": 0.2}
 
 
 def fast_config(**kw):
-    """Tiny steps and crops, the fast family's loss weights and weight average."""
+    """Tiny steps and crops, the fast family's loss weights, weight average and CPU precision."""
     kw.setdefault("ema_decay", train_defaults("fast").ema_decay)
+    kw.setdefault("cpu_bf16", train_defaults("fast").cpu_bf16)
     return tiny_config(loss_weights=default_loss_weights("fast"), **kw)
 
 

@@ -16,7 +16,7 @@ from .errors import VaeganError
 log = logging.getLogger("vaegan_vc")
 
 LOSS_FLAGS = ("gan", "kl", "recon", "cycle_kl", "cycle", "latent", "fm", "content")
-TRAIN_FLAGS = ("steps", "batch_size", "lr", "seed", "checkpoint_every", "keep_checkpoints", "crop_frames", "ema_decay")
+TRAIN_FLAGS = ("steps", "batch_size", "lr", "seed", "checkpoint_every", "keep_checkpoints", "crop_frames", "ema_decay", "cpu_bf16")
 
 
 def _speaker_list(text: str) -> list[str]:
@@ -330,6 +330,9 @@ def _add_train(sub) -> None:
     p.add_argument("--checkpoint-every", type=positive_int,
                    help=f"steps between checkpoints, validation and plots {default('checkpoint_every')}")
     p.add_argument("--keep-checkpoints", type=positive_int, help=f"checkpoints kept {default('keep_checkpoints')}")
+    p.add_argument("--cpu-bf16", action=argparse.BooleanOptionalAction, default=None,
+                   help="on a CPU with native bf16 (AVX512-BF16, AMX), train under bf16 autocast; fp32 on other CPUs "
+                        f"{default('cpu_bf16')}")
     p.add_argument("--ema-decay", type=fraction,
                    help=f"checkpoints deploy this moving average of the weights, 0 = the trained weights {default('ema_decay')}")
     for key in LOSS_FLAGS:

@@ -259,6 +259,9 @@ class TrainConfig(JsonConfig):
     # Decay of the weight average that checkpoints deploy (0: deploy the trained weights). Off
     # for the seed, as the paper; a run stored before this field existed resumes without it.
     ema_decay: float = 0.0
+    # CPU training under bf16 autocast where the CPU has native bf16 (fp32 elsewhere); CUDA runs
+    # always use bf16 autocast. Off for the seed and for runs stored before the field existed.
+    cpu_bf16: bool = False
     loss_weights: dict[str, float] = field(default_factory=default_loss_weights)
 
 
@@ -266,6 +269,6 @@ def train_defaults(family: str) -> TrainConfig:
     """Default training settings per model family: the seed's for `seed`; for `fast`, what a
     2-core CPU trains well in about an hour (short crops, larger batches, a higher learning rate)."""
     if family == "fast":
-        return TrainConfig(steps=8000, batch_size=16, crop_frames=64, lr=2e-4, checkpoint_every=500, ema_decay=0.999,
+        return TrainConfig(steps=8000, batch_size=16, crop_frames=64, lr=2e-4, checkpoint_every=500, ema_decay=0.999, cpu_bf16=True,
                            loss_weights=default_loss_weights("fast"))
     return TrainConfig()

@@ -28,3 +28,11 @@ def resolve_device(name: str, allow_mps: bool = True) -> torch.device:
 def _mps_available() -> bool:
     backend = getattr(torch.backends, "mps", None)
     return bool(backend is not None and backend.is_available())
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bf16 in hardware (AVX512-BF16 or AMX). Elsewhere oneDNN emulates
+    bf16 and is slower than fp32, so training stays fp32 there."""
+    cpu = torch.cpu
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # private in torch 2.x; absent → no
+    return any(getattr(cpu, name, lambda: False)() for name in checks)

@@ -13,20 +13,20 @@ from .pitch import map_f0
 
 def kl(mu: Tensor) -> Tensor:
     """KL(N(μ, I) ‖ N(0, I)) up to a constant, averaged: mean(μ²) (as in UNIT, Liu et al. 2017)."""
-    return mu.pow(2).mean()
+    return mu.float().pow(2).mean()  # fp32 even under bf16 autocast
 
 
 def l1(x: Tensor, y: Tensor) -> Tensor:
-    return (x - y).abs().mean()
+    return (x.float() - y.float()).abs().mean()
 
 
 def lsgan_real(scores: Tensor) -> Tensor:
     """Least-squares GAN (Mao et al., 2017): push scores towards 1."""
-    return (scores - 1).pow(2).mean()
+    return (scores.float() - 1).pow(2).mean()
 
 
 def lsgan_fake(scores: Tensor) -> Tensor:
-    return scores.pow(2).mean()
+    return scores.float().pow(2).mean()
 
 
 def latent_mean_gap(mu_a: Tensor, mu_b: Tensor) -> Tensor:
