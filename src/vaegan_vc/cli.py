@@ -15,7 +15,7 @@ from .errors import VaeganError
 
 log = logging.getLogger("vaegan_vc")
 
-LOSS_FLAGS = ("gan", "kl", "recon", "cycle_kl", "cycle", "latent", "fm", "content")
+LOSS_FLAGS = ("gan", "kl", "recon", "cycle_kl", "cycle", "latent", "fm", "content", "gan_cycle")
 TRAIN_FLAGS = ("steps", "batch_size", "lr", "seed", "checkpoint_every", "keep_checkpoints", "crop_frames", "ema_decay", "cpu_bf16")
 
 

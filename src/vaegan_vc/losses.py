@@ -87,8 +87,8 @@ def generator_losses(
     x_a, x_b: [B, n_mels, T] crops. z = μ + ε with ε ~ N(0, I) from `noise` (a seeded generator,
     so that a resumed run draws the same ε); `noise=None` uses z = μ (validation). A pitch-aware
     model gets `pitch`: reconstructions and cycles keep their own F0, translations get the
-    source contour moved into the target's range. `fm` and `content` are computed only when
-    `weights` gives them a positive weight.
+    source contour moved into the target's range. `fm`, `content` and `gan_cycle` are computed
+    only when `weights` gives them a positive weight.
     """
     n, weights = x_a.shape[0], weights or {}
     f0_a = f0_b = f0_ab = f0_ba = None
@@ -118,17 +118,26 @@ def generator_losses(
         losses["fm"] = feature_matching(discs, aa, x_a, a) + feature_matching(discs, bb, x_b, b)
     if weights.get("content", 0.0) > 0:
         losses["content"] = content_consistency(mu_cycle, mu)
+    if weights.get("gan_cycle", 0.0) > 0:  # CycleGAN-VC2's second adversarial step, on the cycles
+        losses["gan_cycle"] = lsgan_real(discs(aba, a)) + lsgan_real(discs(bab, b))
     return losses, Translations(aa, bb, ab, ba, aba, bab)
 
 
 def discriminator_losses(
     discs: Discriminators, x_a: Tensor, x_b: Tensor, fake_ab: Tensor, fake_ba: Tensor, a: str, b: str,
+    cycles: tuple[Tensor, Tensor] | None = None,
 ) -> dict[str, Tensor]:
-    """LSGAN terms for D_a and D_b: real crops towards 1, (detached) translations towards 0."""
-    return {
-        "disc_real": lsgan_real(discs(x_a, a)) + lsgan_real(discs(x_b, b)),
-        "disc_fake": lsgan_fake(discs(fake_ba.detach(), a)) + lsgan_fake(discs(fake_ab.detach(), b)),
-    }
+    """LSGAN terms for D_a and D_b: real crops towards 1, (detached) translations towards 0.
+
+    `cycles` (aba, bab), given when the generators have the `gan_cycle` term: the cycle
+    reconstructions are fakes too, and `disc_fake` is then the mean of both kinds, so that real
+    and fake keep equal weight.
+    """
+    fake = lsgan_fake(discs(fake_ba.detach(), a)) + lsgan_fake(discs(fake_ab.detach(), b))
+    if cycles is not None:
+        aba, bab = cycles
+        fake = 0.5 * (fake + lsgan_fake(discs(aba.detach(), a)) + lsgan_fake(discs(bab.detach(), b)))
+    return {"disc_real": lsgan_real(discs(x_a, a)) + lsgan_real(discs(x_b, b)), "disc_fake": fake}
 
 
 def weighted_total(losses: dict[str, Tensor], weights: dict[str, float]) -> Tensor:

@@ -94,8 +94,8 @@ class DiscriminatorObjective(torch.nn.Module):
         super().__init__()
         self.discs = discs
 
-    def forward(self, x_a, x_b, fake_ab, fake_ba, a, b):
-        return discriminator_losses(self.discs, x_a, x_b, fake_ab, fake_ba, a, b)
+    def forward(self, x_a, x_b, fake_ab, fake_ba, a, b, cycles=None):
+        return discriminator_losses(self.discs, x_a, x_b, fake_ab, fake_ba, a, b, cycles)
 
 
 def make_distributed(state: TrainState, ctx: distributed.DistContext, device: torch.device) -> None:
@@ -158,13 +158,18 @@ def train_step(state: TrainState, sampler: CropSampler, device: torch.device) ->
         state.discs.requires_grad_(True)
 
     with _autocast(device, cfg):
-        d_losses = d_objective(x_a, x_b, out.ab, out.ba, a, b)
+        d_losses = d_objective(x_a, x_b, out.ab, out.ba, a, b, _cycles(out, cfg.loss_weights))
     check_finite(d_losses, state.step)
     state.opt_d.zero_grad(set_to_none=True)
     (cfg.loss_weights["gan"] * sum(d_losses.values())).backward()
     state.opt_d.step()
     state.step += 1
     return {k: v.detach() for k, v in {**g_losses, **d_losses}.items()}
+
+
+def _cycles(out, weights: dict[str, float]) -> tuple[Tensor, Tensor] | None:
+    """The cycle reconstructions for the discriminators, when the `gan_cycle` term is on."""
+    return (out.aba, out.bab) if weights.get("gan_cycle", 0.0) > 0 else None
 
 
 def _pitch(model: VAEGAN, a: str, b: str, f0_a: Tensor | None, f0_b: Tensor | None, device: torch.device) -> Pitch | None:
@@ -206,7 +211,7 @@ def validate(state: TrainState, crops: dict[str, tuple[Tensor, Tensor | None]], 
         pitch = _pitch(model, a, b, None if f0_a is None else f0_a[:n], None if f0_b is None else f0_b[:n], device)
         with _autocast(device, state.cfg):
             g, out = generator_losses(model, state.discs, x_a, x_b, a, b, None, pitch, state.cfg.loss_weights)
-            d = discriminator_losses(state.discs, x_a, x_b, out.ab, out.ba, a, b)
+            d = discriminator_losses(state.discs, x_a, x_b, out.ab, out.ba, a, b, _cycles(out, state.cfg.loss_weights))
         for k, v in {**g, **d}.items():
             totals[k] = totals.get(k, 0.0) + float(v) / len(pairs)
     model.train()
